@@ -1,0 +1,49 @@
+"""hw3: shapes and gradients of the building blocks of convolutional networks.
+
+The command line is ``hw3``; the same mathematics is available as plain, typed functions:
+
+    >>> from hw3cli import conv_layer, LayerSpec
+    >>> conv_layer(LayerSpec(kernel=(3, 3)), (32, 32)).output
+    (30, 30)
+
+Names are imported on first use, so ``import hw3cli`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "LayerSpec": "hw3cli.core.conv",
+    "LayerResult": "hw3cli.core.conv",
+    "AxisResult": "hw3cli.core.conv",
+    "conv_layer": "hw3cli.core.conv",
+    "same_padding": "hw3cli.core.conv",
+    "InputError": "hw3cli.errors",
+    "CheckFailed": "hw3cli.errors",
+}
+
+__all__ = [
+    "AxisResult",
+    "CheckFailed",
+    "InputError",
+    "LayerResult",
+    "LayerSpec",
+    "__version__",
+    "conv_layer",
+    "same_padding",
+]
+
+if TYPE_CHECKING:
+    from hw3cli.core.conv import AxisResult, LayerResult, LayerSpec, conv_layer, same_padding
+    from hw3cli.errors import CheckFailed, InputError
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hw3cli' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

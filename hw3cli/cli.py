@@ -1,0 +1,147 @@
+"""The ``hw3`` command group: a lazy command table and the one place errors become exits.
+
+Subcommand modules are imported only when their command runs (or when ``--help`` lists
+them), and none of them imports NumPy or Rich at module level, so ``hw3 --help``, a
+plain ``conv-shape`` and tab completion start as fast as Click itself.
+
+Exit statuses: 0 success; 1 a check the user asked for failed; 2 bad usage or input;
+70 an internal error (a bug: the message asks to report it; ``HW3_DEBUG=1`` shows the
+traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from hw3cli import __version__
+from hw3cli.errors import CheckFailed, InputError
+
+INTERNAL_ERROR_EXIT = 70
+
+# name -> (module, attribute); imported on first use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "conv-shape": ("hw3cli.commands.conv_shape", "conv_shape"),
+    "completion": ("hw3cli.commands.completion", "completion"),
+}
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ReportedError(click.ClickException):
+    """An InputError on its way out through Click: ``Error: ...`` on stderr, exit 2."""
+
+    exit_code = InputError.exit_code
+
+
+class ReportedCheck(ReportedError):
+    """A failed check: ``Error: ...`` on stderr, exit 1."""
+
+    exit_code = CheckFailed.exit_code
+
+
+class ReportedBug(ReportedError):
+    """An unexpected exception: one line asking for a report, exit 70."""
+
+    exit_code = INTERNAL_ERROR_EXIT
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when first needed (Click's lazy-loading recipe)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as e:
+            raise ReportedError(e.render()) from None
+        except CheckFailed as e:
+            raise ReportedCheck(e.message) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as e:
+            # Broken pipes are Click's to handle; any other OS error names the file.
+            if getattr(e, "errno", None) == 32:
+                raise
+            raise ReportedError(_os_error_text(e)) from None
+        except Exception as e:
+            if os.environ.get("HW3_DEBUG"):
+                raise
+            raise ReportedBug(
+                f"internal error ({type(e).__name__}: {e}). This is a bug in hw3 "
+                f"{__version__}: please report it with the command you ran; "
+                "HW3_DEBUG=1 shows the traceback."
+            ) from None
+
+
+def _os_error_text(e: OSError) -> str:
+    where = f"{e.filename}: " if e.filename else ""
+    return f"{where}{e.strerror or e}"
+
+
+def _version_text() -> str:
+    python = ".".join(map(str, sys.version_info[:3]))
+    try:
+        from importlib.metadata import version
+
+        numpy = version("numpy")
+    except Exception:  # noqa: BLE001 - a missing NumPy must not break --version
+        numpy = "not installed"
+    return f"hw3 {__version__} (Python {python}, NumPy {numpy})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit()
+
+
+EPILOG = """\b
+Examples:
+  hw3 conv-shape --input 32x32 --kernel 3,3
+  hw3 conv-shape --input 224 --kernel 3 --stride 2 --padding same --explain
+  cat x.csv | hw3 bn-grad --dy dy.csv > dx.csv
+  hw3 softmax-grad logits.csv --labels 2,0,1
+
+\b
+Exit status: 0 success, 1 a requested check failed (--strict, --expect,
+--check), 2 bad usage or input, 70 an internal error (please report it).
+Run 'hw3 COMMAND -h' for the options and examples of a command.
+"""
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print 'hw3 X.Y.Z' and the Python and NumPy versions, then exit.",
+)
+def cli() -> None:
+    """Shapes and gradients of the building blocks of convolutional networks.
+
+    Output sizes of convolution and pooling layers, batch-norm forward and backward,
+    softmax with cross-entropy and its gradient: exact, checked against numerical
+    gradients, as tables for people and as plain text, CSV or JSON for scripts.
+    """
+
+
+def main(args: list[str] | None = None, prog_name: str = "hw3") -> None:
+    """Console-script entry point."""
+    cli.main(args=args, prog_name=prog_name)

@@ -1,0 +1,1 @@
+"""One module per subcommand: options -> core call -> output. Thin by design."""

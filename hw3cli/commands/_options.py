@@ -1,0 +1,115 @@
+"""Option types and option sets shared by the commands.
+
+Tuple values accept ``,`` or ``x`` between numbers (``3,3``, ``3x3``); a single number
+applies to every spatial axis. Padding also takes ``same``, ``valid`` and
+``BEFORE:AFTER`` per axis (``0:1,1:1``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from hw3cli.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SEPARATORS = re.compile(r"\s*[,xX]\s*")
+
+
+def split_values(text: str) -> list[str]:
+    """``3,3`` / ``3x3`` / ``3 x 3`` -> ``['3', '3']``."""
+    return _SEPARATORS.split(text.strip())
+
+
+def parse_ints(text: str, what: str, *, allow_negative: bool = False) -> tuple[int, ...]:
+    """A tuple of whole numbers, or an InputError that shows the bad part."""
+    parts = split_values(text)
+    values: list[int] = []
+    for part in parts:
+        ok = re.fullmatch(r"-?\d+" if allow_negative else r"\+?\d+", part)
+        if not ok:
+            raise InputError(
+                f"{text!r} is not a list of whole numbers ({part!r} is not one)",
+                where=what,
+                hint="write numbers separated by ',' or 'x', e.g. 3,3 or 3x3",
+            )
+        values.append(int(part))
+    return tuple(values)
+
+
+def parse_padding(text: str, what: str) -> tuple[tuple[int, int], ...] | str:
+    """``same``, ``valid``, or per axis an integer or ``BEFORE:AFTER``."""
+    rule = text.strip().lower()
+    if rule in ("same", "valid"):
+        return rule
+    pads: list[tuple[int, int]] = []
+    for part in split_values(text):
+        m = re.fullmatch(r"(\d+)(?:\s*:\s*(\d+))?", part)
+        if not m:
+            raise InputError(
+                f"{text!r} is not a padding ({part!r} is not a whole number or BEFORE:AFTER)",
+                where=what,
+                hint="use e.g. 1, 1,2, 0:1,1:1, same or valid",
+            )
+        before = int(m.group(1))
+        pads.append((before, int(m.group(2)) if m.group(2) is not None else before))
+    return tuple(pads)
+
+
+class IntTuple(click.ParamType[tuple[int, ...]]):
+    """Whole numbers separated by ``,`` or ``x``."""
+
+    name = "N[,N...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_ints(str(value), "value")
+        except InputError as e:
+            self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
+
+
+class PaddingType(click.ParamType[Any]):
+    """Padding per axis: N, BEFORE:AFTER, ``same`` or ``valid``."""
+
+    name = "PADDING"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_padding(str(value), "value")
+        except InputError as e:
+            self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
+
+
+INT_TUPLE = IntTuple()
+PADDING = PaddingType()
+
+
+def format_option(choices: tuple[str, ...], default_text: str) -> Callable[[F], F]:
+    """``--format`` with the command's choices (``auto`` first)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices, case_sensitive=False),
+        default="auto",
+        show_default=True,
+        help=f"Output format. auto: a table on a terminal, otherwise {default_text}.",
+    )
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default=None,
+        help="Write the result to FILE (atomically) instead of stdout; "
+        "the extension picks the format unless --format is given.",
+    )(f)

@@ -1,0 +1,1 @@
+"""The mathematics: pure functions over numbers and arrays, results as frozen dataclasses."""

@@ -1,0 +1,46 @@
+"""The two kinds of failure a user can cause, and how the command line reports them.
+
+`InputError` is raised wherever a bad value is first noticed, carrying where it is (an
+option, a file, a row and column) and what to do about it; `hw3cli.cli` alone turns it
+into an ``Error: ...`` line on stderr and exit status 2. `CheckFailed` is a check the
+user asked for (``--strict``, ``--expect``, ``--check``) that did not hold: exit status 1.
+Neither imports Click, so the pure core can raise them.
+"""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad usage or bad input: exit status 2.
+
+    ``where`` names the option, file, row or column; ``hint`` says what to do.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        self.message = message
+        self.where = where
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  Hint: {self.hint}"
+        return text
+
+    def at(self, where: str) -> InputError:
+        """The same error, placed: ``where`` is prepended to any place it already names."""
+        place = f"{where}: {self.where}" if self.where else where
+        return InputError(self.message, where=place, hint=self.hint)
+
+
+class CheckFailed(Exception):
+    """A check the user asked for did not hold: exit status 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)

@@ -1,0 +1,55 @@
+"""Choosing an output format and a destination; colour rules; the one text writer.
+
+``--format auto`` means a Rich table when stdout is a terminal, otherwise the
+command's format for scripts. With ``-o FILE`` the extension decides (``.json``,
+``.csv``, ``.npz``) unless ``--format`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".npz": "npz", ".txt": "plain"}
+
+
+def stdout_is_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def resolve_format(requested: str, *, fallback: str, output: str | None) -> str:
+    """The format to write: ``requested`` unless it is ``auto``."""
+    if requested != "auto":
+        return requested
+    if output is not None and output != "-":
+        ext = os.path.splitext(output)[1].lower()
+        return EXTENSION_FORMATS.get(ext, fallback)
+    return "table" if stdout_is_terminal() else fallback
+
+
+def colour_enabled(to_terminal: bool) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set and non-empty or TERM=dumb."""
+    if not to_terminal:
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    return os.environ.get("TERM") != "dumb"
+
+
+def write_text(text: str, output: str | None, stream: IO[str] | None = None) -> None:
+    """Write ``text`` to stdout (``output`` None or ``-``) or atomically to a file."""
+    if output is None or output == "-":
+        out = stream if stream is not None else sys.stdout
+        out.write(text)
+        out.flush()
+        return
+    from hw3cli.tensor_io.atomic import write_atomic
+
+    write_atomic(output, text.encode("utf-8"))
+
+
+def warn(message: str) -> None:
+    """A warning on stderr."""
+    sys.stderr.write(f"Warning: {message}\n")

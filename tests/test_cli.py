@@ -1,0 +1,177 @@
+"""The command frame: version, help, python -m, error mapping, colour, start-up imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+
+from hw3cli import __version__
+from hw3cli.cli import COMMANDS, INTERNAL_ERROR_EXIT, cli
+from tests.conftest import assert_clean_error, invoke, run_hw3
+
+
+def test_version() -> None:
+    result = invoke(["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"hw3 {__version__} (Python ")
+
+
+def test_help_lists_commands_and_examples() -> None:
+    for flag in ("-h", "--help"):
+        result = invoke([flag])
+        assert result.exit_code == 0
+        assert "conv-shape" in result.stdout
+        assert "completion" in result.stdout
+        assert "Exit status" in result.stdout
+
+
+def test_every_command_has_help_with_examples() -> None:
+    for name in COMMANDS:
+        result = invoke([name, "-h"])
+        assert result.exit_code == 0, name
+        assert f"hw3 {name}" in result.stdout or "hw3 completion" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert_clean_error(invoke(["no-such-command"]))
+
+
+def test_python_dash_m_is_the_same_program() -> None:
+    args = ["conv-shape", "--input", "32x32", "--kernel", "3,3"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "hw3cli", *args], capture_output=True, text=True, check=False
+    )
+    assert (proc.returncode, proc.stdout) == (0, "30x30\n")
+    version = subprocess.run(
+        [sys.executable, "-m", "hw3cli", "--version"], capture_output=True, text=True, check=False
+    )
+    assert version.stdout.startswith(f"hw3 {__version__}")
+
+
+@pytest.fixture
+def broken_command() -> object:
+    """A command that fails with an unexpected exception, registered for one test."""
+
+    @cli.command("explode")
+    def explode() -> None:
+        raise ZeroDivisionError("boom")
+
+    yield explode
+    cli.commands.pop("explode")
+
+
+def test_internal_error_is_one_line_without_traceback(broken_command: object) -> None:
+    result = invoke(["explode"])
+    assert result.exit_code == INTERNAL_ERROR_EXIT
+    assert result.stderr.startswith("Error: internal error (ZeroDivisionError: boom)")
+    assert "please report it" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_internal_error_traceback_with_debug(broken_command: object) -> None:
+    with pytest.raises(ZeroDivisionError):
+        invoke(["explode"], HW3_DEBUG="1")
+
+
+def test_os_error_names_the_file(tmp_path: os.PathLike[str]) -> None:
+    @cli.command("read-missing")
+    def read_missing() -> None:
+        with open(os.path.join(tmp_path, "missing.csv")) as f:
+            f.read()
+
+    try:
+        stderr = assert_clean_error(invoke(["read-missing"]))
+    finally:
+        cli.commands.pop("read-missing")
+    assert "missing.csv" in stderr
+
+
+def test_keyboard_interrupt_is_not_a_traceback() -> None:
+    @cli.command("interrupt")
+    def interrupt() -> None:
+        raise click.Abort
+
+    try:
+        result = invoke(["interrupt"])
+    finally:
+        cli.commands.pop("interrupt")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_piped_output_is_plain_and_uncoloured() -> None:
+    proc = run_hw3(["conv-shape", "--input", "32x32", "--kernel", "3,3"], env={"NO_COLOR": ""})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "30x30\n", "")
+
+
+def test_real_pipe_into_another_program() -> None:
+    from tests.conftest import hw3_executable
+
+    shell = f"{hw3_executable()} conv-shape --input 32 --kernel 3 --format json | head -c 1"
+    proc = subprocess.run(shell, shell=True, capture_output=True, text=True, check=False)
+    assert proc.stdout == "{"
+    assert "Traceback" not in proc.stderr
+
+
+def test_error_through_real_pipes() -> None:
+    proc = run_hw3(["conv-shape", "--input", "4", "--kernel", "7"])
+    stderr = assert_clean_error(proc)
+    assert stderr.startswith("Error: axis W: output size would be")
+
+
+def _imported_modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """Modules loaded by running hw3 with ``args`` in a fresh interpreter."""
+    code = (
+        "import sys\n"
+        "from hw3cli.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stdout.flush()\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["conv-shape", "--help"],
+        ["conv-shape", "--input", "32x32", "--kernel", "3", "--format", "plain"],
+        ["conv-shape", "--input", "32x32", "--kernel", "3", "--format", "json", "--explain"],
+        ["conv-shape", "--input", "4", "--kernel", "7", "--format", "plain"],
+    ],
+)
+def test_fast_paths_import_neither_numpy_nor_rich(args: list[str]) -> None:
+    modules = _imported_modules(args)
+    assert "numpy" not in modules
+    assert "rich" not in modules
+
+
+def test_tab_completion_imports_neither_numpy_nor_rich() -> None:
+    env = {"_HW3_COMPLETE": "bash_complete", "COMP_WORDS": "hw3 conv-shape --", "COMP_CWORD": "2"}
+    modules = _imported_modules([], env)
+    assert "numpy" not in modules
+    assert "rich" not in modules
+
+
+def test_table_imports_rich() -> None:
+    # the check above is not vacuous: drawing a table does load Rich
+    modules = _imported_modules(
+        ["conv-shape", "--input", "8", "--kernel", "3", "--format", "table"]
+    )
+    assert "rich" in modules

@@ -1,0 +1,54 @@
+"""On a terminal: tables by default, colour unless NO_COLOR or TERM=dumb (CLI.md)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+
+import pytest
+
+from tests.conftest import hw3_executable
+
+ARGS = ["conv-shape", "--input", "32x32", "--kernel", "3"]
+
+
+def _on_terminal(env: dict[str, str]) -> str:
+    """Run hw3 with stdout on a pseudo-terminal; return what it showed."""
+    leader, follower = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    full_env.update({"COLUMNS": "100", **env})
+    proc = subprocess.Popen(
+        [hw3_executable(), *ARGS], stdout=follower, stderr=subprocess.PIPE, env=full_env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_terminal_gets_a_coloured_table() -> None:
+    shown = _on_terminal({"TERM": "xterm-256color"})
+    assert "dropped" in shown  # the table, not the plain 30x30
+    assert "\x1b[" in shown
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1", "TERM": "xterm"}, {"TERM": "dumb"}])
+def test_no_colour_when_asked(env: dict[str, str]) -> None:
+    shown = _on_terminal(env)
+    assert "dropped" in shown
+    assert "\x1b[" not in shown
+
+
+def test_empty_no_color_does_not_disable_colour() -> None:
+    shown = _on_terminal({"NO_COLOR": "", "TERM": "xterm-256color"})
+    assert "\x1b[" in shown
