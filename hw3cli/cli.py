@@ -26,6 +26,7 @@ INTERNAL_ERROR_EXIT = 70
 # name -> (module, attribute); imported on first use.
 COMMANDS: dict[str, tuple[str, str]] = {
     "conv-shape": ("hw3cli.commands.conv_shape", "conv_shape"),
+    "bn-grad": ("hw3cli.commands.bn_grad", "bn_grad"),
     "completion": ("hw3cli.commands.completion", "completion"),
 }
 

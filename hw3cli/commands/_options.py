@@ -88,6 +88,11 @@ class PaddingType(click.ParamType[Any]):
             self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
 
 
+INPUT_FORMATS = ("auto", "csv", "json", "npy", "npz")
+OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz")
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 1e-9
+
 INT_TUPLE = IntTuple()
 PADDING = PaddingType()
 
@@ -113,3 +118,68 @@ def output_option(f: F) -> F:
         help="Write the result to FILE (atomically) instead of stdout; "
         "the extension picks the format unless --format is given.",
     )(f)
+
+
+def numeric_options(f: F) -> F:
+    """--input-format, --expect/--rtol/--atol, --check, --format, -o."""
+    decorators = [
+        click.option(
+            "--input-format",
+            type=click.Choice(INPUT_FORMATS, case_sensitive=False),
+            default="auto",
+            show_default=True,
+            help="Format of the main input; auto: by extension, then by content.",
+        ),
+        click.option(
+            "--check",
+            is_flag=True,
+            help="Check the analytic gradients against central differences; exit 1 if not.",
+        ),
+        click.option(
+            "--check-entries",
+            type=click.IntRange(min=1),
+            default=200,
+            show_default=True,
+            help="Check at most this many entries per gradient, chosen at random.",
+        ),
+        click.option(
+            "--expect",
+            type=click.Path(dir_okay=False, allow_dash=False),
+            default=None,
+            help="Compare with your values: a JSON file with any of the output names, or a "
+            "CSV of the emitted matrix; exit 1 on a mismatch.",
+        ),
+        click.option(
+            "--rtol",
+            type=click.FloatRange(min=0),
+            default=DEFAULT_RTOL,
+            show_default=True,
+            help="Relative tolerance of --expect.",
+        ),
+        click.option(
+            "--atol",
+            type=click.FloatRange(min=0),
+            default=DEFAULT_ATOL,
+            show_default=True,
+            help="Absolute tolerance of --expect.",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+            default="auto",
+            show_default=True,
+            help="Output format. auto: a table on a terminal, otherwise CSV for CSV input "
+            "and JSON for JSON or NPY input (or by the extension of -o).",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, allow_dash=True),
+            default=None,
+            help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f

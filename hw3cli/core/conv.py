@@ -368,6 +368,15 @@ def conv_layer(
             hint="give the padding as numbers, e.g. --padding 1",
         )
     c_out = _channels(spec, in_channels)
+    if spec.pool == "avg" and n == 3:
+        # PyTorch's avg_pool3d (alone among the pools) checks the unpadded input.
+        for a in range(n):
+            if input_size[a] < kernel[a]:
+                raise InputError(
+                    f"input size {input_size[a]} is smaller than the kernel {kernel[a]}; "
+                    "PyTorch's 3-D average pooling refuses this whatever the padding",
+                    where=f"axis {names[a]}",
+                )
 
     axes: list[AxisResult] = []
     warnings: list[str] = []

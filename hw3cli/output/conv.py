@@ -188,4 +188,4 @@ def render_layer_table(
     if result.spec.pool is None:
         console.print(Text(f"parameters {result.params:,}   MACs per sample {result.macs:,}"))
     for line in explanation or []:
-        console.print(Text(line))
+        console.print(Text(line), soft_wrap=True)

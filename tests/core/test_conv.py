@@ -144,6 +144,13 @@ def test_groups_change_params_not_shape() -> None:
     assert grouped.params == 9 * 1 * 8 + 8
 
 
+def test_padding_lets_a_2d_pool_window_exceed_the_input() -> None:
+    # PyTorch: AvgPool2d(4, padding=2) on 3x3 gives 1x1 (floor((3 + 4 - 4) / 4) + 1);
+    # only the 3-D average pool refuses an input smaller than the kernel.
+    spec = LayerSpec(kernel=(4,), pool="avg", padding=((2, 2),))
+    assert conv_layer(spec, (3, 3)).output == (1, 1)
+
+
 def test_three_axes() -> None:
     result = conv_layer(LayerSpec(kernel=(3, 3, 1), stride=(1, 1, 1)), (16, 16, 8))
     assert result.output == (14, 14, 8)
@@ -175,6 +182,9 @@ def test_three_axes() -> None:
         (LayerSpec(kernel=(3, 3)), (8, 8, 8), ["2 values", "3 spatial axes"]),
         (LayerSpec(kernel=(3,), pool="max", out_channels=3), (8,), ["keeps the channels"]),
         (LayerSpec(kernel=(3,)), (0,), ["input size"]),
+        # PyTorch's AvgPool3d refuses an axis smaller than the kernel even with padding
+        # (found by comparing with PyTorch 2.13; MaxPool3d and AvgPool2d accept it)
+        (LayerSpec(kernel=(4,), pool="avg", padding=((2, 2),)), (3, 8, 8), ["3-D average"]),
         (
             LayerSpec(kernel=(3,), transposed=True, padding=((3, 3),)),
             (1,),

@@ -1,0 +1,202 @@
+"""What the numeric commands (bn-grad, softmax-grad) share: inputs, outputs, checks.
+
+Imported only by those commands, so NumPy is loaded only when they run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from hw3cli.core.compare import compare, report
+from hw3cli.core.gradcheck import GradCheck
+from hw3cli.errors import CheckFailed, InputError
+from hw3cli.output import formats
+from hw3cli.tensor_io import readers, writers
+from hw3cli.tensor_io.atomic import write_atomic
+from hw3cli.tensor_io.readers import Array, Document
+
+_NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+(\s*[, ]\s*[-+0-9.eE]+)*\s*$")
+
+
+def read_main(path: str | None, requested: str, what: str, hint: str) -> Document:
+    return readers.read_document(path, requested.lower(), what=what, hint=hint)
+
+
+def vector_option(value: str | None, option: str) -> Array | None:
+    """A comma list of numbers (``1,2.5,3``) or a file holding them."""
+    if value is None:
+        return None
+    if _NUMBER_LIST.match(value) and not os.path.exists(value):
+        try:
+            numbers = [float(v) for v in re.split(r"[,\s]+", value.strip()) if v]
+        except ValueError:
+            numbers = []
+        if numbers:
+            return readers.to_array(numbers, option)
+    if os.path.exists(value):
+        return readers.read_matrix(value, what=option).reshape(-1)
+    raise InputError(
+        f"{value!r} is neither a comma list of numbers nor an existing file",
+        where=option,
+        hint="e.g. 1,1,1 or a CSV/JSON/NPY file",
+    )
+
+
+def matrix_option(value: str, option: str) -> Array:
+    """An array from a file named by an option (such as --dy)."""
+    try:
+        return readers.read_matrix(value, what=option)
+    except InputError as e:
+        raise e.at(option) from None
+
+
+def output_format(fmt: str, input_format: str, output: str | None) -> str:
+    """auto: a table on a terminal; CSV in gives CSV out; JSON/NPY/NPZ in gives JSON out."""
+    fallback = "csv" if input_format == "csv" else "json"
+    return formats.resolve_format(fmt.lower(), fallback=fallback, output=output)
+
+
+def write_result(
+    fmt: str,
+    output: str | None,
+    *,
+    json_obj: Callable[[], Mapping[str, Any]],
+    matrix: Callable[[], Array],
+    header: Sequence[str] | None,
+    arrays: Callable[[], Mapping[str, Any]],
+    table: Callable[[IO[str], bool], None],
+) -> None:
+    """The one place a numeric result is written, in the resolved format."""
+    to_file = output is not None and output != "-"
+    if fmt == "json":
+        formats.write_text(writers.json_text(json_obj()), output)
+    elif fmt == "csv":
+        m = matrix()
+        if to_file:
+            assert output is not None
+            write_atomic(output, writers.csv_text(m, header).encode("utf-8"))
+        else:
+            for chunk in writers.iter_csv_lines(m, header):
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+    elif fmt == "npz":
+        if not to_file:
+            raise InputError(
+                "NPZ is binary: write it to a file", where="--format npz", hint="add -o out.npz"
+            )
+        assert output is not None
+        write_atomic(output, writers.npz_bytes(arrays()))
+    elif fmt == "table":
+        if to_file:
+            assert output is not None
+            buffer = io.StringIO()
+            table(buffer, False)
+            write_atomic(output, buffer.getvalue().encode("utf-8"))
+        else:
+            table(sys.stdout, formats.colour_enabled(formats.stdout_is_terminal()))
+    else:  # pragma: no cover - click.Choice allows no other value
+        raise InputError(f"unknown format {fmt!r}", where="--format")
+
+
+def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Array]:
+    """The --expect file: JSON (or NPZ) with output names, or CSV/NPY of the emitted matrix."""
+    doc = readers.read_document(path, what="--expect", hint="give a file")
+    if doc.format in ("csv", "npy"):
+        return {emitted: doc.values["data"]}
+    unknown = sorted(set(doc.values) - set(names))
+    if unknown:
+        raise InputError(
+            f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            where=f"--expect {path}",
+            hint=f"use any of: {', '.join(names)}",
+        )
+    expected: dict[str, Array] = {}
+    for name, value in doc.values.items():
+        if value is None:
+            continue
+        expected[name] = (
+            readers.to_array(value, f"--expect {path}: {name}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool)
+            else np.asarray(float(value))
+        )
+    if not expected:
+        raise InputError("holds nothing to compare", where=f"--expect {path}")
+    return expected
+
+
+def run_expect(
+    path: str | None,
+    computed: Mapping[str, Any],
+    emitted: str,
+    rtol: float,
+    atol: float,
+) -> str | None:
+    """The --expect verdict: None when everything matches, else the report."""
+    if path is None:
+        return None
+    expected = read_expected(path, emitted, [k for k, v in computed.items() if v is not None])
+    result = compare(expected, {k: np.asarray(v) for k, v in computed.items()}, rtol, atol)
+    if result.passed:
+        return None
+    return f"--expect {path}: does not match\n" + report(result, rtol, atol)
+
+
+def check_json(check: GradCheck) -> dict[str, Any]:
+    return {
+        "passed": check.passed,
+        "max_abs_error": check.max_abs_error,
+        "max_rel_error": check.max_rel_error,
+        "checked": check.checked,
+        "total": check.total,
+        "notes": list(check.notes),
+        "worst": [
+            {
+                "name": e.name,
+                "index": list(e.index),
+                "analytic": e.analytic,
+                "numeric": e.numeric,
+                "abs_error": e.abs_error,
+            }
+            for e in check.worst
+        ],
+    }
+
+
+def check_report(check: GradCheck) -> str:
+    verdict = "passed" if check.passed else "FAILED"
+    lines = [
+        f"gradient check {verdict}: {check.checked} of {check.total} entries checked against "
+        f"central differences (h = 1e-6); max abs error {check.max_abs_error:.3g}, max rel "
+        f"error {check.max_rel_error:.3g} (pass: |g - g_num| <= 1e-5 + 1e-3 |g_num|)"
+    ]
+    lines.extend(f"  {note}" for note in check.notes)
+    if not check.passed:
+        lines.append(f"  {'name':8s} {'index':14s} {'analytic':>24s} {'numeric':>24s}")
+        for e in check.worst:
+            if not e.passed:
+                index = "[" + ",".join(map(str, e.index)) + "]"
+                lines.append(f"  {e.name:8s} {index:14s} {e.analytic!r:>24} {e.numeric!r:>24}")
+    return "\n".join(lines)
+
+
+def finish(check: GradCheck | None, expect_failure: str | None, fmt: str) -> None:
+    """After the result is written: report --check on stderr, raise for failed checks."""
+    problems = []
+    if check is not None:
+        text = check_report(check)
+        if check.passed:
+            if fmt != "json":
+                sys.stderr.write(text + "\n")
+        else:
+            problems.append("--check: " + text)
+    if expect_failure is not None:
+        problems.append(expect_failure)
+    if problems:
+        raise CheckFailed("\n".join(problems))

@@ -1,0 +1,357 @@
+"""Batch normalisation: forward, the source document's staged backward, the compact dx.
+
+FORMULAS.md section 3. Per feature (for a tensor of rank 3 or more, per channel,
+reducing over every other axis; m = the number of values reduced):
+
+    mu = (1/m) sum x            var = (1/m) sum (x - mu)^2   (biased, two-pass, float64)
+    invstd = 1 / sqrt(var + eps)    xhat = (x - mu) * invstd    y = gamma * xhat + beta
+
+Every quantity of the derivation is returned, so that each line of it can be checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from hw3cli.core.gradcheck import GradCheck, check_gradient, combine
+from hw3cli.errors import InputError
+
+Array = npt.NDArray[np.float64]
+
+DEFAULT_EPS = 1e-5
+DEFAULT_MOMENTUM = 0.1
+
+
+@dataclass(frozen=True)
+class BatchNormForward:
+    """The forward pass. Statistics keep their reduced axes (size 1) for broadcasting."""
+
+    x: Array
+    gamma: Array
+    beta: Array
+    eps: float
+    channel_axis: int
+    mean: Array
+    var: Array
+    invstd: Array
+    xhat: Array
+    y: Array
+    training: bool = True
+
+    @property
+    def m(self) -> int:
+        """How many values each feature's statistics reduce over."""
+        return int(self.x.size // self.x.shape[self.channel_axis])
+
+    @property
+    def reduce_axes(self) -> tuple[int, ...]:
+        return reduce_axes(self.x.ndim, self.channel_axis)
+
+    def per_feature(self, stat: Array) -> Array:
+        """A kept-dims statistic as a vector of length C."""
+        return stat.reshape(-1)
+
+
+@dataclass(frozen=True)
+class BatchNormResult:
+    """All ten quantities of FORMULAS.md section 3, per-feature ones as vectors of length C.
+
+    In evaluation mode ``mean`` and ``var`` are the running statistics that were used,
+    and ``dmu`` / ``dvar`` are the gradients with respect to them.
+    """
+
+    mean: Array
+    var: Array
+    xhat: Array
+    y: Array
+    dxhat: Array
+    dvar: Array
+    dmu: Array
+    dx: Array
+    dgamma: Array
+    dbeta: Array
+    m: int
+    eps: float
+    training: bool
+    running_mean: Array | None = None
+    running_var: Array | None = None
+
+    NAMES = ("mean", "var", "xhat", "y", "dxhat", "dvar", "dmu", "dx", "dgamma", "dbeta")
+    PER_SAMPLE = ("xhat", "y", "dxhat", "dx")
+
+
+def reduce_axes(ndim: int, channel_axis: int) -> tuple[int, ...]:
+    """Every axis but the channel axis."""
+    return tuple(a for a in range(ndim) if a != channel_axis)
+
+
+def _feature_shape(ndim: int, channel_axis: int, c: int) -> tuple[int, ...]:
+    shape = [1] * ndim
+    shape[channel_axis] = c
+    return tuple(shape)
+
+
+def _as_feature(v: Array, ndim: int, channel_axis: int) -> Array:
+    return v.reshape(_feature_shape(ndim, channel_axis, v.size))
+
+
+def batchnorm_forward(
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    eps: float = DEFAULT_EPS,
+    channel_axis: int = 1,
+) -> BatchNormForward:
+    """Training-mode forward: batch statistics, two-pass variance, float64."""
+    axes = reduce_axes(x.ndim, channel_axis)
+    g = _as_feature(gamma, x.ndim, channel_axis)
+    b = _as_feature(beta, x.ndim, channel_axis)
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = xc * invstd
+    return BatchNormForward(x, g, b, eps, channel_axis, mean, var, invstd, xhat, g * xhat + b)
+
+
+def batchnorm_forward_eval(
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    running_mean: Array,
+    running_var: Array,
+    eps: float = DEFAULT_EPS,
+    channel_axis: int = 1,
+) -> BatchNormForward:
+    """Evaluation-mode forward: xhat = (x - rm) / sqrt(rv + eps)."""
+    nd = x.ndim
+    g, b = _as_feature(gamma, nd, channel_axis), _as_feature(beta, nd, channel_axis)
+    mean = _as_feature(running_mean, nd, channel_axis)
+    var = _as_feature(running_var, nd, channel_axis)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean) * invstd
+    y = g * xhat + b
+    return BatchNormForward(x, g, b, eps, channel_axis, mean, var, invstd, xhat, y, False)
+
+
+def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
+    """The source document's six derivatives, in its staged form.
+
+    dxhat = dy * gamma
+    dvar  = sum dxhat * (x - mu) * (-1/2) * (var + eps)^(-3/2)
+    dmu   = -invstd * sum dxhat + dvar * (-2/m) * sum (x - mu)
+    dx    = dxhat * invstd + dvar * 2 (x - mu) / m + dmu / m
+    dgamma = sum dy * xhat ;  dbeta = sum dy
+
+    In evaluation mode the statistics are constants: dx = dxhat * invstd, and dvar / dmu
+    are the gradients with respect to the running variance and mean.
+    """
+    axes = fwd.reduce_axes
+    m = fwd.m
+    xc = fwd.x - fwd.mean
+    dxhat = dy * fwd.gamma
+    dvar = (dxhat * xc).sum(axis=axes, keepdims=True) * -0.5 * (fwd.var + fwd.eps) ** -1.5
+    dmu = -fwd.invstd * dxhat.sum(axis=axes, keepdims=True)
+    if fwd.training:
+        dmu = dmu + dvar * (-2.0 / m) * xc.sum(axis=axes, keepdims=True)
+        dx = dxhat * fwd.invstd + dvar * 2.0 * xc / m + dmu / m
+    else:
+        dx = dxhat * fwd.invstd
+    return BatchNormResult(
+        mean=fwd.per_feature(fwd.mean),
+        var=fwd.per_feature(fwd.var),
+        xhat=fwd.xhat,
+        y=fwd.y,
+        dxhat=dxhat,
+        dvar=fwd.per_feature(dvar),
+        dmu=fwd.per_feature(dmu),
+        dx=dx,
+        dgamma=(dy * fwd.xhat).sum(axis=axes),
+        dbeta=dy.sum(axis=axes),
+        m=m,
+        eps=fwd.eps,
+        training=fwd.training,
+    )
+
+
+def batchnorm_dx_compact(fwd: BatchNormForward, dy: Array) -> Array:
+    """dx = (invstd / m) * (m * dxhat - sum dxhat - xhat * sum(dxhat * xhat)).
+
+    The form frameworks compute; equal to the staged dx (a test holds them equal).
+    """
+    axes = fwd.reduce_axes
+    m = fwd.m
+    dxhat = dy * fwd.gamma
+    sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
+    sum_dxhat_xhat = (dxhat * fwd.xhat).sum(axis=axes, keepdims=True)
+    result: Array = (fwd.invstd / m) * (m * dxhat - sum_dxhat - fwd.xhat * sum_dxhat_xhat)
+    return result
+
+
+def running_update(
+    running_mean: Array,
+    running_var: Array,
+    mean: Array,
+    var: Array,
+    m: int,
+    momentum: float = DEFAULT_MOMENTUM,
+) -> tuple[Array, Array]:
+    """PyTorch's convention: rm' = (1 - momentum) rm + momentum mu;
+    rv' = (1 - momentum) rv + momentum var m / (m - 1) (the unbiased variance)."""
+    rm = (1.0 - momentum) * running_mean + momentum * mean
+    rv = (1.0 - momentum) * running_var + momentum * var * m / (m - 1)
+    return rm, rv
+
+
+def channel_count(x: Array, channel_axis: int) -> int:
+    return int(x.shape[channel_axis])
+
+
+def batchnorm(
+    x: Array,
+    dy: Array,
+    gamma: Array | None = None,
+    beta: Array | None = None,
+    eps: float = DEFAULT_EPS,
+    channel_axis: int = 1,
+    *,
+    training: bool = True,
+    running_mean: Array | None = None,
+    running_var: Array | None = None,
+    momentum: float = DEFAULT_MOMENTUM,
+) -> BatchNormResult:
+    """Forward and backward in one call, with every input checked.
+
+    ``x`` and ``dy`` have the same shape, rank 2 (m x D, ``channel_axis`` 1) or higher
+    (``channel_axis`` names the channel). ``gamma`` and ``beta`` default to ones and
+    zeros; the running statistics to zeros and ones (PyTorch's initial values). In
+    training mode the result carries the updated running statistics.
+    """
+    if x.ndim < 2:
+        raise InputError(f"x must have at least 2 axes (samples x features), got {x.ndim}")
+    if not -x.ndim <= channel_axis < x.ndim:
+        raise InputError(f"channel axis {channel_axis} is outside x's {x.ndim} axes")
+    channel_axis %= x.ndim
+    if dy.shape != x.shape:
+        raise InputError(
+            f"dy has shape {_shape(dy)} but x has shape {_shape(x)}",
+            where="dy",
+            hint="dy is the upstream gradient dL/dy, one value per value of x",
+        )
+    c = channel_count(x, channel_axis)
+    gamma = feature_vector(gamma, c, 1.0, "gamma")
+    beta = feature_vector(beta, c, 0.0, "beta")
+    running_mean = feature_vector(running_mean, c, 0.0, "running mean")
+    running_var = feature_vector(running_var, c, 1.0, "running var")
+    if not eps >= 0 or not np.isfinite(eps):
+        raise InputError(f"must be a number >= 0, got {eps}", where="eps")
+    if not 0.0 <= momentum <= 1.0:
+        raise InputError(f"must be between 0 and 1, got {momentum}", where="momentum")
+    if not training:
+        if not (running_var + eps > 0).all():
+            raise InputError("running variance + eps must be positive", where="running var")
+        fwd = batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps, channel_axis)
+        return batchnorm_backward(fwd, dy)
+    m = x.size // c
+    if m < 2:
+        raise InputError(
+            f"each feature has only {m} value (m = 1): the variance is 0 and the gradient "
+            "identically zero; PyTorch refuses this too ('Expected more than 1 value per "
+            "channel when training')",
+            hint="give at least two samples, or use --eval with running statistics",
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fwd = batchnorm_forward(x, gamma, beta, eps, channel_axis)
+    if not (fwd.var + eps > 0).all():
+        flat = fwd.var.reshape(-1)
+        j = int(np.argmax(flat + eps <= 0))
+        raise InputError(
+            f"feature {j} is constant (variance 0) and eps is 0: xhat would divide by zero",
+            where="eps",
+            hint="use eps > 0 (PyTorch's default is 1e-5)",
+        )
+    result = batchnorm_backward(fwd, dy)
+    rm, rv = running_update(running_mean, running_var, result.mean, result.var, m, momentum)
+    return BatchNormResult(
+        **{name: getattr(result, name) for name in BatchNormResult.NAMES},
+        m=m,
+        eps=eps,
+        training=True,
+        running_mean=rm,
+        running_var=rv,
+    )
+
+
+def _shape(a: Array) -> str:
+    return "x".join(str(n) for n in a.shape)
+
+
+def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:
+    if v is None:
+        return np.full(c, default)
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    if v.size == 1 and c != 1:
+        return np.full(c, float(v[0]))
+    if v.size != c:
+        raise InputError(f"has {v.size} values but x has {c} features (channels)", where=what)
+    return v
+
+
+def gradcheck_batchnorm(
+    x: Array,
+    dy: Array,
+    gamma: Array,
+    beta: Array,
+    result: BatchNormResult,
+    eps: float,
+    channel_axis: int,
+    *,
+    running_mean: Array | None = None,
+    running_var: Array | None = None,
+    max_entries: int = 200,
+    seed: int = 0,
+) -> GradCheck:
+    """Check dx, dgamma and dbeta against central differences of f = sum(y * dy).
+
+    ``gamma``/``beta`` are vectors of length C; in evaluation mode (``result.training``
+    false) the running statistics are held fixed, as the forward pass uses them.
+    """
+    c = x.shape[channel_axis]
+    rm = running_mean if running_mean is not None else np.zeros(c)
+    rv = running_var if running_var is not None else np.ones(c)
+
+    def forward_y(xv: Array, g: Array, b: Array) -> Array:
+        if result.training:
+            return batchnorm_forward(xv, g, b, eps, channel_axis).y
+        return batchnorm_forward_eval(xv, g, b, rm, rv, eps, channel_axis).y
+
+    checks = [
+        check_gradient(
+            "dx",
+            lambda v: float((forward_y(v, gamma, beta) * dy).sum()),
+            x,
+            result.dx,
+            max_entries=max_entries,
+            seed=seed,
+        ),
+        check_gradient(
+            "dgamma",
+            lambda v: float((forward_y(x, v, beta) * dy).sum()),
+            gamma,
+            result.dgamma,
+            max_entries=max_entries,
+            seed=seed,
+        ),
+        check_gradient(
+            "dbeta",
+            lambda v: float((forward_y(x, gamma, v) * dy).sum()),
+            beta,
+            result.dbeta,
+            max_entries=max_entries,
+            seed=seed,
+        ),
+    ]
+    return combine(checks)

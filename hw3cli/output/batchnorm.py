@@ -1,0 +1,184 @@
+"""bn-grad results as JSON objects, NPZ arrays, a Rich table and an explanation."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import numpy as np
+
+from hw3cli.core.batchnorm import BatchNormResult
+from hw3cli.output.numbers import num, term, terms, vec
+
+Array = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def result_arrays(result: BatchNormResult) -> dict[str, Any]:
+    """Every quantity by name (the JSON and NPZ outputs hold exactly these)."""
+    arrays: dict[str, Any] = {name: getattr(result, name) for name in BatchNormResult.NAMES}
+    if result.running_mean is not None:
+        arrays["running_mean"] = result.running_mean
+        arrays["running_var"] = result.running_var
+    return arrays
+
+
+def result_json(
+    result: BatchNormResult, extra: dict[str, Any], affine: bool = True
+) -> dict[str, Any]:
+    obj: dict[str, Any] = result_arrays(result)
+    if not affine:
+        obj["dgamma"] = None
+        obj["dbeta"] = None
+    obj.update({"m": result.m, "eps": result.eps, "mode": "train" if result.training else "eval"})
+    obj.update(extra)
+    return obj
+
+
+def as_rows(a: Array, channel_axis: int) -> Array:
+    """A per-sample array as a matrix of (values x channels), for previews."""
+    if a.ndim <= 2:
+        return a.reshape(a.shape[0], -1) if a.ndim == 2 else a.reshape(-1, 1)
+    moved = np.moveaxis(a, channel_axis, -1)
+    return moved.reshape(-1, moved.shape[-1])
+
+
+def render_table(
+    result: BatchNormResult,
+    emit: str,
+    channel_axis: int,
+    explanation: list[str] | None,
+    stream: IO[str],
+    colour: bool,
+    max_rows: int = 8,
+    max_cols: int = 8,
+) -> None:
+    """Per-feature statistics and gradients, then a preview of the emitted matrix."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from hw3cli.output.console import make_console
+
+    console = make_console(stream, colour)
+    mode = "training" if result.training else "evaluation"
+    features = Table(
+        title=f"bn-grad: {mode} mode, m = {result.m} values per feature, eps = {result.eps:g}",
+        title_justify="left",
+    )
+    names = ("mean", "var", "dvar", "dmu", "dgamma", "dbeta")
+    features.add_column("feature", justify="right")
+    for name in names:
+        features.add_column(name, justify="right")
+    c = result.mean.size
+    shown = list(range(c)) if c <= 2 * max_rows else [*range(max_rows), -1, *range(c - 2, c)]
+    for j in shown:
+        if j < 0:
+            features.add_row(*(Text("...") for _ in range(len(names) + 1)))
+            continue
+        features.add_row(Text(str(j)), *(Text(num(getattr(result, n)[j])) for n in names))
+    console.print(features)
+
+    rows = as_rows(getattr(result, emit), channel_axis)
+    preview = Table(title=f"{emit} ({rows.shape[0]} x {rows.shape[1]})", title_justify="left")
+    preview.add_column("", justify="right")
+    cols = list(range(rows.shape[1]))
+    if len(cols) > max_cols:
+        cols = [*range(max_cols - 1), -1, rows.shape[1] - 1]
+    for j in cols:
+        preview.add_column("..." if j < 0 else str(j), justify="right")
+    n = rows.shape[0]
+    row_ids = list(range(n)) if n <= max_rows + 2 else [*range(max_rows - 2), -1, n - 2, n - 1]
+    for i in row_ids:
+        if i < 0:
+            preview.add_row(Text("..."), *(Text("...") for _ in cols))
+            continue
+        cells = [Text("...") if j < 0 else Text(num(rows[i, j])) for j in cols]
+        preview.add_row(Text(str(i)), *cells)
+    console.print(preview)
+    if result.running_mean is not None and result.running_var is not None:
+        console.print(Text(f"running mean after update: {vec(result.running_mean)}"))
+        console.print(Text(f"running var after update:  {vec(result.running_var)}"))
+    for line in explanation or []:
+        console.print(Text(line), soft_wrap=True)
+
+
+def explain(
+    result: BatchNormResult,
+    x: Array,
+    dy: Array,
+    gamma: Array,
+    beta: Array,
+    channel_axis: int,
+    feature: int,
+) -> list[str]:
+    """The source document's six derivatives with one feature's numbers put in."""
+    xs = as_rows(x, channel_axis)[:, feature]
+    dys = as_rows(dy, channel_axis)[:, feature]
+    dxhat = as_rows(result.dxhat, channel_axis)[:, feature]
+    xhat = as_rows(result.xhat, channel_axis)[:, feature]
+    dx = as_rows(result.dx, channel_axis)[:, feature]
+    y = as_rows(result.y, channel_axis)[:, feature]
+    m, eps = result.m, result.eps
+    mu, var = result.mean[feature], result.var[feature]
+    g, b = gamma[feature], beta[feature]
+    dvar, dmu = result.dvar[feature], result.dmu[feature]
+    xc = xs - mu
+    sd = f"sqrt({num(var)} + {num(eps)})"
+    lines = [
+        f"Feature {feature} of {result.mean.size}: m = {m} values, eps = {num(eps)}, "
+        f"gamma = {num(g)}, beta = {num(b)}",
+        f"  x     = {vec(xs)}",
+        f"  dl/dy = {vec(dys)}",
+    ]
+    if not result.training:
+        lines += [
+            "Evaluation mode: the running statistics are constants.",
+            f"xhat_i = (x_i - rm) / sqrt(rv + eps) = (x_i - {num(mu)}) / {sd} = {vec(xhat)}",
+            f"y_i = gamma * xhat_i + beta = {vec(y)}",
+            f"1. dl/dxhat_i = dl/dy_i * gamma = {vec(dys)} * {num(g)} = {vec(dxhat)}",
+            f"4. dl/dx_i = dl/dxhat_i / sqrt(rv + eps) = {vec(dxhat)} / {sd} = {vec(dx)}",
+            f"   (dl/drv = {num(dvar)} and dl/drm = {num(dmu)}: gradients with respect to the "
+            "running statistics used)",
+            f"5. dl/dgamma = sum_i dl/dy_i * xhat_i = {num(result.dgamma[feature])}",
+            f"6. dl/dbeta = sum_i dl/dy_i = {num(result.dbeta[feature])}",
+        ]
+        return lines
+    s_dxhat_xc = float((dxhat * xc).sum())
+    s_dxhat = float(dxhat.sum())
+    s_xc = float(xc.sum())
+    lines += [
+        f"mu  = (1/m) sum_i x_i = ({terms(xs)}) / {m} = {num(mu)}",
+        f"var = (1/m) sum_i (x_i - mu)^2 = ({_squares(xc)}) / {m} = {num(var)}",
+        f"xhat_i = (x_i - mu) / sqrt(var + eps) = (x_i - {term(mu)}) / {sd} = {vec(xhat)}",
+        f"y_i = gamma * xhat_i + beta = {term(g)} * xhat_i + {term(b)} = {vec(y)}",
+        "",
+        "1. dl/dxhat_i = dl/dy_i * gamma",
+        f"             = {vec(dys)} * {term(g)} = {vec(dxhat)}",
+        "2. dl/dvar = sum_i dl/dxhat_i * (x_i - mu) * (-1/2) * (var + eps)^(-3/2)",
+        f"           = {term(s_dxhat_xc)} * (-1/2) * ({num(var)} + {num(eps)})^(-3/2)"
+        f" = {num(dvar)}",
+        "3. dl/dmu = sum_i dl/dxhat_i * (-1/sqrt(var + eps)) + dl/dvar * sum_i -2(x_i - mu) / m",
+        f"          = {term(s_dxhat)} * (-1/{sd}) + {term(dvar)} * {term(-2 * s_xc)} / {m}"
+        f" = {num(dmu)}",
+        "4. dl/dx_i = dl/dxhat_i / sqrt(var + eps) + dl/dvar * 2(x_i - mu) / m + dl/dmu / m",
+        f"          = {vec(dxhat)} / {sd} + {term(dvar)} * 2 * {vec(xc)} / {m} + {term(dmu)} / {m}",
+        f"          = {vec(dx)}",
+        "   (the source document writes -1/sqrt(var + eps) in the first term; the sign is +)",
+        "5. dl/dgamma = sum_i dl/dy_i * xhat_i",
+        f"            = {_products(dys, xhat)} = {num(result.dgamma[feature])}",
+        "6. dl/dbeta = sum_i dl/dy_i",
+        f"           = {terms(dys)} = {num(result.dbeta[feature])}",
+    ]
+    return lines
+
+
+def _squares(xc: Array) -> str:
+    shown = [f"({num(v)})^2" for v in xc[:4]]
+    if xc.size > 4:
+        shown.append("...")
+    return " + ".join(shown)
+
+
+def _products(a: Array, b: Array) -> str:
+    shown = [f"{term(u)}*{term(v)}" for u, v in zip(a[:4], b[:4], strict=True)]
+    if a.size > 4:
+        shown.append("...")
+    return " + ".join(shown)

@@ -1,0 +1,78 @@
+"""Writing arrays as JSON, CSV and NPZ, so that what is written reads back identical.
+
+Floats are written in their shortest round-trip form (Python's ``repr``). Files are
+written atomically (`hw3cli.tensor_io.atomic`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hw3cli.errors import InputError
+from hw3cli.tensor_io.jsontext import dumps
+
+BLOCK_ROWS = 65536
+
+
+def jsonable(value: Any) -> Any:
+    """Arrays and NumPy scalars as plain lists and Python numbers."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def json_text(obj: Mapping[str, Any]) -> str:
+    return dumps(jsonable(obj))
+
+
+def _format_row(row: Sequence[float]) -> str:
+    return ",".join(repr(float(v)) for v in row)
+
+
+def iter_csv_lines(
+    matrix: npt.NDArray[Any], header: Sequence[str] | None = None, block_rows: int = BLOCK_ROWS
+) -> Iterator[str]:
+    """CSV text in blocks of rows: a header line if given, then one line per row."""
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(-1, 1)
+    if matrix.ndim != 2:
+        raise InputError(
+            f"CSV holds a matrix, and this result has shape {tuple(matrix.shape)}",
+            where="--format csv",
+            hint="use --format json or -o FILE.npz",
+        )
+    if header is not None:
+        yield ",".join(_csv_cell(h) for h in header) + "\n"
+    for start in range(0, matrix.shape[0], block_rows):
+        rows = matrix[start : start + block_rows].tolist()
+        yield "".join(_format_row(r) + "\n" for r in rows)
+
+
+def _csv_cell(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(matrix: npt.NDArray[Any], header: Sequence[str] | None = None) -> str:
+    return "".join(iter_csv_lines(matrix, header))
+
+
+def npz_bytes(arrays: Mapping[str, Any]) -> bytes:
+    """An uncompressed .npz archive with one named array per entry (None entries left out)."""
+    buffer = io.BytesIO()
+    named = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    save: Any = np.savez  # its **kwds are the arrays; typed loosely by NumPy
+    save(buffer, allow_pickle=False, **named)
+    return buffer.getvalue()
