@@ -22,23 +22,46 @@ _API = {
     "AxisResult": "hw3cli.core.conv",
     "conv_layer": "hw3cli.core.conv",
     "same_padding": "hw3cli.core.conv",
+    "batchnorm": "hw3cli.core.batchnorm",
+    "batchnorm_forward": "hw3cli.core.batchnorm",
+    "batchnorm_backward": "hw3cli.core.batchnorm",
+    "batchnorm_dx_compact": "hw3cli.core.batchnorm",
+    "gradcheck_batchnorm": "hw3cli.core.batchnorm",
+    "BatchNormResult": "hw3cli.core.batchnorm",
+    "check_gradient": "hw3cli.core.gradcheck",
     "InputError": "hw3cli.errors",
     "CheckFailed": "hw3cli.errors",
 }
 
 __all__ = [
     "AxisResult",
+    "BatchNormResult",
     "CheckFailed",
     "InputError",
     "LayerResult",
     "LayerSpec",
     "__version__",
+    "batchnorm",
+    "batchnorm_backward",
+    "batchnorm_dx_compact",
+    "batchnorm_forward",
+    "check_gradient",
     "conv_layer",
+    "gradcheck_batchnorm",
     "same_padding",
 ]
 
 if TYPE_CHECKING:
+    from hw3cli.core.batchnorm import (
+        BatchNormResult,
+        batchnorm,
+        batchnorm_backward,
+        batchnorm_dx_compact,
+        batchnorm_forward,
+        gradcheck_batchnorm,
+    )
     from hw3cli.core.conv import AxisResult, LayerResult, LayerSpec, conv_layer, same_padding
+    from hw3cli.core.gradcheck import check_gradient
     from hw3cli.errors import CheckFailed, InputError
 
 

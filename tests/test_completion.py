@@ -56,7 +56,7 @@ def _bash(words: list[str]) -> list[str]:
 
 
 def test_bash_completes_commands() -> None:
-    assert {"conv-shape", "completion"} <= set(_bash(["hw3", ""]))
+    assert set(_bash(["hw3", ""])) >= {"conv-shape", "bn-grad", "completion"}
 
 
 def test_bash_completes_options() -> None:
@@ -65,15 +65,19 @@ def test_bash_completes_options() -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "choices"),
+    ("command", "option", "choices"),
     [
-        ("--format", ["auto", "table", "json", "plain"]),
-        ("--layout", ["bwhc", "nhwc", "nchw"]),
-        ("--pool", ["max", "avg"]),
+        ("conv-shape", "--format", ["auto", "table", "json", "plain"]),
+        ("conv-shape", "--layout", ["bwhc", "nhwc", "nchw"]),
+        ("conv-shape", "--pool", ["max", "avg"]),
+        ("bn-grad", "--format", ["auto", "table", "json", "csv", "npz"]),
+        ("bn-grad", "--input-format", ["auto", "csv", "json", "npy", "npz"]),
+        ("bn-grad", "--emit", ["dx", "dxhat", "xhat", "y"]),
+        ("bn-grad", "--layout", ["bwhc", "nhwc", "nchw"]),
     ],
 )
-def test_bash_completes_fixed_choices(option: str, choices: list[str]) -> None:
-    assert _bash(["hw3", "conv-shape", option, ""]) == choices
+def test_bash_completes_fixed_choices(command: str, option: str, choices: list[str]) -> None:
+    assert _bash(["hw3", command, option, ""]) == choices
 
 
 def test_bash_completes_shell_names() -> None:

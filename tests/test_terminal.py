@@ -52,3 +52,21 @@ def test_no_colour_when_asked(env: dict[str, str]) -> None:
 def test_empty_no_color_does_not_disable_colour() -> None:
     shown = _on_terminal({"NO_COLOR": "", "TERM": "xterm-256color"})
     assert "\x1b[" in shown
+
+
+def test_waiting_on_a_terminal_is_refused_with_a_hint() -> None:
+    """bn-grad with no file and stdin a terminal exits 2 at once instead of waiting."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [hw3_executable(), "bn-grad"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    _, err = proc.communicate(timeout=60)
+    os.close(follower)
+    os.close(leader)
+    assert proc.returncode == 2
+    assert b"Error: no input given and standard input is a terminal" in err
+    assert b"cat x.csv | hw3 bn-grad --dy dy.csv" in err

@@ -109,6 +109,19 @@ def format_option(choices: tuple[str, ...], default_text: str) -> Callable[[F], 
     )
 
 
+def layout_option(help_text: str) -> Callable[[F], F]:
+    """``--layout bwhc|nhwc|nchw`` (the source document's B, W, H, C by default)."""
+    from hw3cli.core.layout import LAYOUTS
+
+    return click.option(
+        "--layout",
+        type=click.Choice(LAYOUTS, case_sensitive=False),
+        default="bwhc",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def output_option(f: F) -> F:
     return click.option(
         "-o",

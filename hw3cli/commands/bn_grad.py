@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from hw3cli.commands._options import numeric_options
-from hw3cli.core.layout import LAYOUTS, Layout
+from hw3cli.commands._options import layout_option, numeric_options
+from hw3cli.core.layout import Layout
 
 EPILOG = """\b
 Examples:
@@ -41,13 +41,7 @@ _HINT = "give a file (hw3 bn-grad batch.json) or pipe data in (cat x.csv | hw3 b
 @click.option("--gamma", default=None, help="Scale: a comma list or a file [default: ones].")
 @click.option("--beta", default=None, help="Shift: a comma list or a file [default: zeros].")
 @click.option("--eps", type=float, default=None, help="Added to the variance [default: 1e-5].")
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS, case_sensitive=False),
-    default="bwhc",
-    show_default=True,
-    help="Which axis of a rank-4 input is the channel.",
-)
+@layout_option("Which axis of a rank-4 input is the channel.")
 @click.option("--no-affine", is_flag=True, help="No gamma and beta (PyTorch's affine=False).")
 @click.option(
     "--eval",

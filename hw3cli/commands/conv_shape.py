@@ -7,9 +7,15 @@ from typing import Any
 
 import click
 
-from hw3cli.commands._options import INT_TUPLE, PADDING, format_option, output_option
+from hw3cli.commands._options import (
+    INT_TUPLE,
+    PADDING,
+    format_option,
+    layout_option,
+    output_option,
+)
 from hw3cli.core.conv import LayerResult, LayerSpec, conv_layer, per_axis
-from hw3cli.core.layout import LAYOUTS, Layout, axis_names
+from hw3cli.core.layout import Layout, axis_names
 from hw3cli.errors import CheckFailed, InputError
 from hw3cli.output import formats
 from hw3cli.output.conv import size_text
@@ -75,13 +81,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 )
 @click.option("--pool", type=click.Choice(["max", "avg"]), default=None, help="A pooling layer.")
 @click.option("--ceil-mode", is_flag=True, help="Pooling with ceil instead of floor.")
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS, case_sensitive=False),
-    default="bwhc",
-    show_default=True,
-    help="Where batch and channels stand in the full shape.",
-)
+@layout_option("Where batch and channels stand in the full shape.")
 @click.option("--strict", is_flag=True, help="Dropped input pixels are an error (exit 1).")
 @click.option("--explain", is_flag=True, help="Show the formula with the numbers put in.")
 @click.option(

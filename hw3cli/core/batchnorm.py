@@ -328,30 +328,20 @@ def gradcheck_batchnorm(
             return batchnorm_forward(xv, g, b, eps, channel_axis).y
         return batchnorm_forward_eval(xv, g, b, rm, rv, eps, channel_axis).y
 
+    targets = {
+        "dx": (x, result.dx, lambda v: forward_y(v, gamma, beta)),
+        "dgamma": (gamma, result.dgamma, lambda v: forward_y(x, v, beta)),
+        "dbeta": (beta, result.dbeta, lambda v: forward_y(x, gamma, v)),
+    }
     checks = [
         check_gradient(
-            "dx",
-            lambda v: float((forward_y(v, gamma, beta) * dy).sum()),
-            x,
-            result.dx,
+            name,
+            lambda v, y_of=y_of: float((y_of(v) * dy).sum()),  # type: ignore[misc]
+            value,
+            analytic,
             max_entries=max_entries,
             seed=seed,
-        ),
-        check_gradient(
-            "dgamma",
-            lambda v: float((forward_y(x, v, beta) * dy).sum()),
-            gamma,
-            result.dgamma,
-            max_entries=max_entries,
-            seed=seed,
-        ),
-        check_gradient(
-            "dbeta",
-            lambda v: float((forward_y(x, gamma, v) * dy).sum()),
-            beta,
-            result.dbeta,
-            max_entries=max_entries,
-            seed=seed,
-        ),
+        )
+        for name, (value, analytic, y_of) in targets.items()
     ]
     return combine(checks)
