@@ -27,6 +27,7 @@ INTERNAL_ERROR_EXIT = 70
 COMMANDS: dict[str, tuple[str, str]] = {
     "conv-shape": ("hw3cli.commands.conv_shape", "conv_shape"),
     "bn-grad": ("hw3cli.commands.bn_grad", "bn_grad"),
+    "softmax-grad": ("hw3cli.commands.softmax_grad", "softmax_grad"),
     "completion": ("hw3cli.commands.completion", "completion"),
 }
 

@@ -56,7 +56,7 @@ def _bash(words: list[str]) -> list[str]:
 
 
 def test_bash_completes_commands() -> None:
-    assert set(_bash(["hw3", ""])) >= {"conv-shape", "bn-grad", "completion"}
+    assert set(_bash(["hw3", ""])) >= {"conv-shape", "bn-grad", "softmax-grad", "completion"}
 
 
 def test_bash_completes_options() -> None:
@@ -74,6 +74,9 @@ def test_bash_completes_options() -> None:
         ("bn-grad", "--input-format", ["auto", "csv", "json", "npy", "npz"]),
         ("bn-grad", "--emit", ["dx", "dxhat", "xhat", "y"]),
         ("bn-grad", "--layout", ["bwhc", "nhwc", "nchw"]),
+        ("softmax-grad", "--reduction", ["none", "sum", "mean"]),
+        ("softmax-grad", "--emit", ["grad", "probs"]),
+        ("softmax-grad", "--input-format", ["auto", "csv", "json", "npy", "npz"]),
     ],
 )
 def test_bash_completes_fixed_choices(command: str, option: str, choices: list[str]) -> None:

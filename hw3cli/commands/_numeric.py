@@ -22,31 +22,55 @@ from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import write_atomic
 from hw3cli.tensor_io.readers import Array, Document
 
-_NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+(\s*[, ]\s*[-+0-9.eE]+)*\s*$")
+_NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
 
 
 def read_main(path: str | None, requested: str, what: str, hint: str) -> Document:
     return readers.read_document(path, requested.lower(), what=what, hint=hint)
 
 
+def parse_number_list(text: str, option: str) -> list[float]:
+    """``1,2.5,-3`` (commas or spaces) as numbers, or an InputError naming the bad item."""
+    items = [v for v in re.split(r"[,\s]+", text.strip()) if v]
+    if not items:
+        raise InputError("is empty", where=option, hint="e.g. 1,2,3")
+    numbers = []
+    for item in items:
+        try:
+            value = float(item)
+        except ValueError:
+            raise InputError(
+                f"{item!r} is not a number", where=option, hint="write numbers separated by ','"
+            ) from None
+        if not np.isfinite(value):
+            raise InputError(f"{item!r} is not a finite number", where=option)
+        numbers.append(value)
+    return numbers
+
+
 def vector_option(value: str | None, option: str) -> Array | None:
     """A comma list of numbers (``1,2.5,3``) or a file holding them."""
     if value is None:
         return None
-    if _NUMBER_LIST.match(value) and not os.path.exists(value):
-        try:
-            numbers = [float(v) for v in re.split(r"[,\s]+", value.strip()) if v]
-        except ValueError:
-            numbers = []
-        if numbers:
-            return readers.to_array(numbers, option)
     if os.path.exists(value):
         return readers.read_matrix(value, what=option).reshape(-1)
+    if _NUMBER_LIST.match(value):
+        return np.asarray(parse_number_list(value, option), dtype=np.float64)
     raise InputError(
         f"{value!r} is neither a comma list of numbers nor an existing file",
         where=option,
         hint="e.g. 1,1,1 or a CSV/JSON/NPY file",
     )
+
+
+def json_number(values: Mapping[str, Any], key: str, source: str, default: float) -> float:
+    """A number field of a JSON input, ``default`` when absent."""
+    if key not in values:
+        return default
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"must be a number, got {value!r}", where=f"{source}: {key}")
+    return float(value)
 
 
 def matrix_option(value: str, option: str) -> Array:

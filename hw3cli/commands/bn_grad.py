@@ -162,11 +162,13 @@ def bn_grad(
         raise InputError("--no-affine takes no gamma or beta")
     rm = option_or_field(running_mean, "--running-mean", "running_mean")
     rv = option_or_field(running_var, "--running-var", "running_var")
-    eps_value = eps if eps is not None else _scalar(values, "eps", doc.source, bn.DEFAULT_EPS)
+    eps_value = (
+        eps if eps is not None else nm.json_number(values, "eps", doc.source, bn.DEFAULT_EPS)
+    )
     momentum_value = (
         momentum
         if momentum is not None
-        else _scalar(values, "momentum", doc.source, bn.DEFAULT_MOMENTUM)
+        else nm.json_number(values, "momentum", doc.source, bn.DEFAULT_MOMENTUM)
     )
     result = bn.batchnorm(
         x,
@@ -230,17 +232,6 @@ def bn_grad(
     )
     expect_failure = nm.run_expect(expect, {**arrays, "dx": result.dx}, emit, rtol, atol)
     nm.finish(grad_check, expect_failure, resolved)
-
-
-def _scalar(values: dict[str, Any], key: str, source: str, default: float) -> float:
-    from hw3cli.errors import InputError
-
-    if key not in values:
-        return default
-    value = values[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a number, got {value!r}", where=f"{source}: {key}")
-    return float(value)
 
 
 def _squeezed(result: Any) -> Any:

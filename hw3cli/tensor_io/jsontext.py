@@ -1,4 +1,4 @@
-"""JSON text for people and programs: objects indented, innermost arrays on one line.
+"""JSON text for people and programs: objects indented, arrays of numbers on one line.
 
 Floats are written by Python's ``repr`` (through ``json``): the shortest text that reads
 back as the identical float64.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-_SCALARS = (int, float, str, bool, type(None))
+_INLINE = (int, float, bool, type(None))
 
 
 def dumps(obj: Any, indent: int = 2) -> str:
@@ -26,7 +26,7 @@ def _dumps(obj: Any, step: int, level: int) -> str:
         items = [f"{pad}{json.dumps(str(k))}: {_dumps(v, step, level + 1)}" for k, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + end + "}"
     if isinstance(obj, (list, tuple)):
-        if all(isinstance(v, _SCALARS) for v in obj):
+        if all(isinstance(v, _INLINE) for v in obj):
             return "[" + ", ".join(json.dumps(v, allow_nan=False) for v in obj) + "]"
         items = [pad + _dumps(v, step, level + 1) for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + end + "]"

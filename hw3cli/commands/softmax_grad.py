@@ -1,0 +1,301 @@
+"""``hw3 softmax-grad``: softmax, cross-entropy and dL/dz."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from hw3cli.commands._options import numeric_options
+
+EPILOG = """\b
+Examples:
+  hw3 softmax-grad logits.csv --labels 2,0,1
+      dL/dz as CSV: each row is p - y (reduction sum, the default)
+  echo '{"logits": [[2.0, 1.0, 0.1]], "target": [0]}' | hw3 softmax-grad --format json
+  hw3 softmax-grad logits.csv --target onehot.csv --reduction mean --label-smoothing 0.1
+  hw3 softmax-grad batch.json --weight 1,2,1 --ignore-index 0 --check
+  hw3 softmax-grad batch.json --jacobian -o out.json
+      also the softmax Jacobian diag(p) - p p^T of every sample
+  hw3 softmax-grad batch.json --explain
+      the derivation of dL/dz_j = p_j - y_j with one sample's numbers
+
+\b
+Targets: JSON "target" (class indices, or rows of probabilities), --labels 0,2,1,
+or --target FILE (one integer column, or one probability row per sample).
+Reductions follow PyTorch's cross_entropy: none, sum (default here, so that a
+row's gradient is exactly p - y) or mean (divided by the weights of the
+non-ignored labels, or by N for probability targets).
+"""
+
+_HINT = (
+    "give a file (hw3 softmax-grad logits.csv --labels 2,0,1) or pipe data in "
+    "(cat logits.csv | hw3 softmax-grad --labels 2,0,1)"
+)
+_JSON_KEYS = ("logits", "target", "weight", "ignore_index", "label_smoothing", "reduction")
+JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
+
+
+@click.command("softmax-grad", epilog=EPILOG, short_help="Softmax, cross-entropy and dL/dz.")
+@click.argument("input_file", required=False, metavar="[INPUT]")
+@click.option("--labels", default=None, help="Class indices, one per row: 2,0,1.")
+@click.option(
+    "--target",
+    "target_file",
+    default=None,
+    metavar="FILE",
+    help="Targets from a file: one integer column, or one probability row per sample.",
+)
+@click.option(
+    "--reduction",
+    type=click.Choice(("none", "sum", "mean")),
+    default=None,
+    help="How the per-sample losses combine [default: sum].",
+)
+@click.option("--weight", default=None, help="Class weights: a comma list or a file.")
+@click.option(
+    "--ignore-index",
+    type=int,
+    default=None,
+    help="Rows with this label get zero loss and gradient [default: -100, as PyTorch].",
+)
+@click.option(
+    "--label-smoothing", type=float, default=None, help="e in [0, 1]: t' = (1 - e) t + e/K."
+)
+@click.option(
+    "--jacobian", is_flag=True, help="Also output each sample's softmax Jacobian (K x K)."
+)
+@click.option(
+    "--emit",
+    type=click.Choice(("grad", "probs")),
+    default="grad",
+    show_default=True,
+    help="The matrix written as CSV.",
+)
+@click.option("--explain", is_flag=True, help="Derive dL/dz = p - y with the numbers put in.")
+@click.option(
+    "--sample", type=click.IntRange(min=0), default=0, show_default=True, help="For --explain."
+)
+@numeric_options
+def softmax_grad(
+    input_file: str | None,
+    labels: str | None,
+    target_file: str | None,
+    reduction: str | None,
+    weight: str | None,
+    ignore_index: int | None,
+    label_smoothing: float | None,
+    jacobian: bool,
+    emit: str,
+    explain: bool,
+    sample: int,
+    input_format: str,
+    check: bool,
+    check_entries: int,
+    expect: str | None,
+    rtol: float,
+    atol: float,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Softmax, cross-entropy loss and its gradient dL/dz, for any number of classes.
+
+    Reads logits (one sample a row) and targets, and computes p = softmax(z), the loss
+    and dL/dz = p - y (the source document's result, in its general weighted and
+    smoothed form), matching PyTorch's cross_entropy.
+    """
+    from hw3cli.commands import _numeric as nm
+    from hw3cli.core import softmax as sm
+    from hw3cli.errors import InputError
+    from hw3cli.output import formats
+    from hw3cli.output import softmax as out
+    from hw3cli.tensor_io import readers
+
+    if labels is not None and target_file is not None:
+        raise InputError("give --labels or --target, not both")
+    doc = nm.read_main(input_file, input_format, "logits", _HINT)
+    values: dict[str, Any] = dict(doc.values)
+    if doc.format in ("json", "npz"):
+        unknown = sorted(set(values) - set(_JSON_KEYS))
+        if unknown:
+            raise InputError(
+                f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+                where=doc.source,
+                hint=f"softmax-grad reads {', '.join(_JSON_KEYS)}",
+            )
+        if "logits" not in values:
+            raise InputError(
+                "has no 'logits'",
+                where=doc.source,
+                hint='e.g. {"logits": [[2.0, 1.0, 0.1]], "target": [0]}',
+            )
+        logits = readers.to_array(values["logits"], f"{doc.source}: logits")
+    else:
+        logits = values["data"]
+    if logits.ndim == 1:
+        logits = logits.reshape(1, -1)
+    if logits.ndim != 2:
+        raise InputError(
+            f"logits must be a matrix, one sample a row; got {logits.ndim} axes",
+            where=doc.source,
+        )
+
+    if labels is not None:
+        targets = _labels(nm.parse_number_list(labels, "--labels"), "--labels")
+    elif target_file is not None:
+        targets = _targets(nm.matrix_option(target_file, "--target"), f"--target {target_file}")
+    elif "target" in values:
+        targets = _targets(
+            readers.to_array(values["target"], f"{doc.source}: target"),
+            f"{doc.source}: target",
+        )
+    else:
+        raise InputError(
+            "the targets are missing",
+            hint="give --labels 2,0,1, --target FILE, or a JSON input with a 'target' key",
+        )
+
+    reduction_value = reduction or _json_choice(values, "reduction", doc.source) or "sum"
+    weight_v = nm.vector_option(weight, "--weight") if weight is not None else None
+    if weight_v is None and "weight" in values:
+        weight_v = readers.to_array(values["weight"], f"{doc.source}: weight").reshape(-1)
+    if ignore_index is None and "ignore_index" in values:
+        ignore_index = _json_int(values, "ignore_index", doc.source)
+    if label_smoothing is None:
+        label_smoothing = nm.json_number(values, "label_smoothing", doc.source, 0.0)
+
+    resolved = nm.output_format(fmt, doc.format, output)
+    if jacobian:
+        n, k = logits.shape
+        if resolved in ("csv", "table"):
+            raise InputError(
+                "the Jacobian is N x K x K: it is written only as JSON or NPZ",
+                where="--jacobian",
+                hint="add --format json, or -o out.json / out.npz",
+            )
+        entries = n * k * k
+        if entries > JACOBIAN_LIMIT:
+            raise InputError(
+                f"{n} samples x {k} x {k} classes = {entries:,} entries would need "
+                f"{_size(sm.jacobian_bytes(n, k))} as float64 (and about "
+                f"{_size(entries * 24)} as JSON text); the limit is {JACOBIAN_LIMIT:,} "
+                f"entries ({_size(JACOBIAN_LIMIT * 8)})",
+                where="--jacobian",
+                hint="ask for fewer samples at a time",
+            )
+    result = sm.cross_entropy(
+        logits,
+        targets,
+        weight=weight_v,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction_value,  # type: ignore[arg-type]
+    )
+    for warning in result.warnings:
+        formats.warn(warning)
+
+    jac = sm.softmax_jacobian(result.probs) if jacobian else None
+    if explain and sample >= logits.shape[0]:
+        raise InputError(
+            f"the logits have {logits.shape[0]} rows (0 to {logits.shape[0] - 1}), got {sample}",
+            where="--sample",
+        )
+
+    grad_check = None
+    if check:
+        grad_check = sm.gradcheck_cross_entropy(
+            logits,
+            targets,
+            result,
+            weight=weight_v,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            max_entries=check_entries,
+        )
+    explanation = (
+        out.explain(result, logits, targets, sample, label_smoothing, weight_v is not None)
+        if explain
+        else None
+    )
+    extra: dict[str, Any] = {}
+    if grad_check is not None:
+        extra["check"] = nm.check_json(grad_check)
+    if explanation is not None:
+        if resolved == "json":
+            extra["explanation"] = explanation
+        elif resolved != "table":
+            sys.stderr.write("".join(line + "\n" for line in explanation))
+    arrays = out.result_arrays(result, jac)
+    nm.write_result(
+        resolved,
+        output,
+        json_obj=lambda: out.result_json(result, jac, extra),
+        matrix=lambda: result.grad if emit == "grad" else result.probs,
+        header=doc.header,
+        arrays=lambda: arrays,
+        table=lambda stream, colour: out.render_table(
+            result, targets, emit, explanation, stream, colour
+        ),
+    )
+    expect_failure = nm.run_expect(expect, arrays, emit, rtol, atol)
+    nm.finish(grad_check, expect_failure, resolved)
+
+
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def _labels(values: Any, where: str) -> Any:
+    """Whole numbers as class indices, or an error at the first fractional one."""
+    import numpy as np
+
+    from hw3cli.core.softmax import Targets
+    from hw3cli.errors import InputError
+
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    fractional = flat != np.round(flat)
+    if fractional.any():
+        row = int(np.argmax(fractional))
+        raise InputError(
+            f"label {flat[row]!r} in row {row} is not a whole number (class indices are "
+            "0, 1, ..., K-1)",
+            where=where,
+        )
+    return Targets(indices=flat.astype(np.int64))
+
+
+def _targets(array: Any, where: str) -> Any:
+    """A column (or list) of class indices, or a matrix of probability rows."""
+    from hw3cli.core.softmax import Targets
+
+    if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
+        return _labels(array, where)
+    if array.ndim != 2:
+        from hw3cli.errors import InputError
+
+        raise InputError(f"expected labels or probability rows, got {array.ndim} axes", where=where)
+    return Targets(probs=array)
+
+
+def _json_choice(values: dict[str, Any], key: str, source: str) -> str | None:
+    from hw3cli.errors import InputError
+
+    if key not in values:
+        return None
+    value = values[key]
+    if value not in ("none", "sum", "mean"):
+        raise InputError(f"must be none, sum or mean, got {value!r}", where=f"{source}: {key}")
+    return str(value)
+
+
+def _json_int(values: dict[str, Any], key: str, source: str) -> int:
+    from hw3cli.errors import InputError
+
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be a whole number, got {value!r}", where=f"{source}: {key}")
+    return value

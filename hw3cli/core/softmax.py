@@ -1,0 +1,267 @@
+"""Softmax, cross-entropy and dL/dz with PyTorch's options (FORMULAS.md section 4).
+
+Stable log-softmax: log p = z - max(z) - log(sum exp(z - max(z))). Targets are class
+indices or rows of class probabilities; label smoothing t' = (1 - e) t + e / K; class
+weights w. Per-sample loss l_n = -sum_c w_c t'_c log p_c, and its gradient
+
+    dl_n/dz_j = (sum_c w_c t'_c) p_j - w_j t'_j
+
+which is the source document's p - y for unweighted, unsmoothed targets that sum to 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from hw3cli.core.gradcheck import GradCheck, check_gradient
+from hw3cli.errors import InputError
+
+Array = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Reduction = Literal["none", "sum", "mean"]
+REDUCTIONS: tuple[Reduction, ...] = ("none", "sum", "mean")
+DEFAULT_IGNORE_INDEX = -100
+SUM_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Class indices (``indices``) or probability rows (``probs``): exactly one is set."""
+
+    indices: IntArray | None = None
+    probs: Array | None = None
+
+    @property
+    def count(self) -> int:
+        array = self.indices if self.indices is not None else self.probs
+        assert array is not None
+        return int(array.shape[0])
+
+
+@dataclass(frozen=True)
+class SoftmaxResult:
+    """Probabilities, losses and gradients for N samples of K classes."""
+
+    probs: Array
+    log_probs: Array
+    losses: Array
+    loss: float | Array
+    grad: Array
+    smoothed: Array
+    weight: Array
+    ignored: npt.NDArray[np.bool_]
+    reduction: Reduction
+    denominator: float
+    warnings: tuple[str, ...] = ()
+
+
+def log_softmax(z: Array) -> Array:
+    """log p = z - max(z) - log(sum exp(z - max(z))), row by row."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    out: Array = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return out
+
+
+def softmax(z: Array) -> Array:
+    """p = exp(log p): never overflows, sums to 1 up to rounding."""
+    out: Array = np.exp(log_softmax(z))
+    return out
+
+
+def softmax_jacobian(p: Array) -> Array:
+    """dp_i/dz_j per sample: J = diag(p) - p p^T, shape N x K x K."""
+    k = p.shape[1]
+    jac: Array = -p[:, :, None] * p[:, None, :]
+    jac[:, np.arange(k), np.arange(k)] += p
+    return jac
+
+
+def jacobian_bytes(n: int, k: int) -> int:
+    """Memory of the N x K x K float64 Jacobian."""
+    return n * k * k * 8
+
+
+def check_targets(
+    targets: Targets, n: int, k: int, ignore_index: int | None
+) -> tuple[Targets, list[str]]:
+    """Validate targets against N rows of K classes; warnings for rows not summing to 1."""
+    warnings: list[str] = []
+    if targets.count != n:
+        kind = "labels" if targets.indices is not None else "target rows"
+        raise InputError(
+            f"{targets.count} {kind} for {n} rows of logits",
+            where="target",
+            hint="give one target per row of logits",
+        )
+    if targets.indices is not None:
+        idx = targets.indices
+        skip = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
+        bad = (idx != skip) & ((idx < 0) | (idx >= k))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(
+                f"label {int(idx[row])} in row {row} is outside the classes 0 to {k - 1}",
+                where="target",
+            )
+        return targets, warnings
+    probs = targets.probs
+    assert probs is not None
+    if probs.ndim != 2 or probs.shape[1] != k:
+        width = probs.shape[1] if probs.ndim == 2 else 1
+        raise InputError(
+            f"probability rows have {width} entries but the logits have {k} classes",
+            where="target",
+        )
+    if (probs < 0).any():
+        row, col = (int(i) for i in np.argwhere(probs < 0)[0])
+        raise InputError(
+            f"probability {probs[row, col]} in row {row}, class {col} is negative", where="target"
+        )
+    if ignore_index is not None:
+        raise InputError(
+            "--ignore-index applies only to class-index targets, not probabilities",
+            where="--ignore-index",
+        )
+    sums = probs.sum(axis=1)
+    off = np.abs(sums - 1.0) > SUM_TOLERANCE
+    if off.any():
+        rows = np.flatnonzero(off)
+        listed = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
+        warnings.append(
+            f"{rows.size} target row{'s' if rows.size > 1 else ''} ({listed}) "
+            f"{'do' if rows.size > 1 else 'does'} not sum to 1 "
+            f"(row {int(rows[0])} sums to {sums[rows[0]]:.6g}); PyTorch accepts such rows and "
+            "so does hw3, with the general gradient (sum_c w_c t'_c) p - w t'"
+        )
+    return targets, warnings
+
+
+def smoothed_targets(targets: Targets, k: int, label_smoothing: float, ignored: Array) -> Array:
+    """t' = (1 - e) t + e / K, indices made one-hot first; ignored rows all zero."""
+    if targets.indices is not None:
+        n = targets.indices.shape[0]
+        t = np.zeros((n, k))
+        rows = np.flatnonzero(~ignored.astype(bool))
+        t[rows, targets.indices[rows]] = 1.0
+    else:
+        assert targets.probs is not None
+        t = targets.probs.astype(np.float64, copy=True)
+    out: Array = (1.0 - label_smoothing) * t + label_smoothing / k
+    out[ignored.astype(bool)] = 0.0
+    return out
+
+
+def cross_entropy(
+    logits: Array,
+    targets: Targets,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "sum",
+) -> SoftmaxResult:
+    """Softmax cross-entropy with PyTorch's ``cross_entropy`` options, and dL/dz.
+
+    ``ignore_index`` None means PyTorch's default, -100 (labels of -100 are ignored).
+    ``reduction``: ``none`` keeps l_n (each row's gradient is that of its own loss);
+    ``sum`` adds them; ``mean`` divides by the sum of w_{y_n} over non-ignored rows for
+    index targets (PyTorch's rule) and by N for probability targets.
+    """
+    if logits.ndim != 2:
+        raise InputError(
+            f"logits must be a matrix, one sample a row; got {logits.ndim} axes",
+            where="logits",
+        )
+    n, k = logits.shape
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise InputError(
+            f"must be between 0 and 1, got {label_smoothing}", where="--label-smoothing"
+        )
+    if reduction not in REDUCTIONS:
+        raise InputError(f"must be none, sum or mean, got {reduction!r}", where="--reduction")
+    if weight is None:
+        w = np.ones(k)
+    else:
+        w = np.asarray(weight, dtype=np.float64).reshape(-1)
+        if w.size != k:
+            raise InputError(f"{w.size} weights for {k} classes", where="--weight")
+        if (w < 0).any():
+            raise InputError(f"weights must not be negative, got {w[w < 0][0]}", where="--weight")
+    targets, warnings = check_targets(targets, n, k, ignore_index)
+    if targets.indices is not None:
+        skip = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
+        ignored = targets.indices == skip
+    else:
+        ignored = np.zeros(n, dtype=bool)
+
+    log_p = log_softmax(logits)
+    p = np.exp(log_p)
+    t = smoothed_targets(targets, k, label_smoothing, ignored)
+    wt = w * t
+    losses: Array = -(wt * log_p).sum(axis=1)
+    grad: Array = wt.sum(axis=1, keepdims=True) * p - wt
+    denominator = 1.0
+    loss: float | Array
+    if reduction == "none":
+        loss = losses
+    elif reduction == "sum":
+        loss = float(losses.sum())
+    else:
+        if targets.indices is not None:
+            kept = ~ignored
+            denominator = float(w[targets.indices[kept]].sum())
+            if denominator == 0.0:
+                raise InputError(
+                    "the mean's denominator, the sum of the weights of the non-ignored "
+                    "labels, is 0 (PyTorch returns nan here)",
+                    where="--reduction mean",
+                    hint="use --reduction sum, or check --ignore-index and --weight",
+                )
+        else:
+            denominator = float(n)
+        loss = float(losses.sum()) / denominator
+        grad = grad / denominator
+    return SoftmaxResult(
+        probs=p,
+        log_probs=log_p,
+        losses=losses,
+        loss=loss,
+        grad=grad,
+        smoothed=t,
+        weight=w,
+        ignored=ignored,
+        reduction=reduction,
+        denominator=denominator,
+        warnings=tuple(warnings),
+    )
+
+
+def gradcheck_cross_entropy(
+    logits: Array,
+    targets: Targets,
+    result: SoftmaxResult,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    max_entries: int = 200,
+    seed: int = 0,
+) -> GradCheck:
+    """dL/dz against central differences of the reduced loss (sum of l_n for ``none``)."""
+
+    def f(z: Array) -> float:
+        r = cross_entropy(
+            z,
+            targets,
+            weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            reduction=result.reduction,
+        )
+        return float(np.sum(r.loss))
+
+    return check_gradient("grad", f, logits, result.grad, max_entries=max_entries, seed=seed)

@@ -1,0 +1,195 @@
+"""Softmax and cross-entropy (FORMULAS.md section 4): hand-worked cases and properties."""
+
+from __future__ import annotations
+
+from math import log
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hw3cli.core.softmax import (
+    Targets,
+    cross_entropy,
+    gradcheck_cross_entropy,
+    log_softmax,
+    softmax,
+    softmax_jacobian,
+)
+from hw3cli.errors import InputError
+
+
+def idx(*labels: int) -> Targets:
+    return Targets(indices=np.array(labels, dtype=np.int64))
+
+
+def test_source_binary_case_by_hand() -> None:
+    # The source document's binary case: z = [ln 3, 0], target 0 -> p = [3/4, 1/4],
+    # L = -ln(3/4), dL/dz_t = p_t - 1 = -1/4 and dL/dz_j = p_j = 1/4.
+    r = cross_entropy(np.array([[log(3.0), 0.0]]), idx(0))
+    np.testing.assert_allclose(r.probs, [[0.75, 0.25]], rtol=1e-15)
+    assert r.loss == pytest.approx(-log(0.75), rel=1e-15)
+    np.testing.assert_allclose(r.grad, [[-0.25, 0.25]], rtol=1e-14)
+    # "similar for y_t = 0": the same gradient is p - y with y = [0, 1]
+    r1 = cross_entropy(np.array([[log(3.0), 0.0]]), idx(1))
+    np.testing.assert_allclose(r1.grad, [[0.75, -0.75]], rtol=1e-14)
+
+
+def test_huge_logits_are_finite_and_exact() -> None:
+    # FORMULAS.md: logits of 1e4 must give finite, exact answers. By hand: with
+    # z = [1e4, 0, -1e4], p = [1, e^-1e4, e^-2e4] = [1, 0, 0] in float64.
+    z = np.array([[1e4, 0.0, -1e4], [1e4, 0.0, -1e4]])
+    r = cross_entropy(z, idx(0, 1), reduction="none")
+    assert np.isfinite(r.probs).all() and np.isfinite(r.grad).all()
+    np.testing.assert_array_equal(r.probs, [[1.0, 0.0, 0.0]] * 2)
+    np.testing.assert_array_equal(r.losses, [0.0, 1e4])  # -log p_1 = 1e4 + log(1 + ...) = 1e4
+    np.testing.assert_array_equal(r.grad, [[0.0, 0.0, 0.0], [1.0, -1.0, 0.0]])
+
+
+def test_label_smoothing_by_hand() -> None:
+    # z = [0, 0], target 0, e = 0.2: t' = 0.8 [1, 0] + 0.2 / 2 = [0.9, 0.1]; p = [0.5, 0.5];
+    # loss = -(0.9 + 0.1) log 0.5 = log 2; grad = p - t' = [-0.4, 0.4].
+    r = cross_entropy(np.zeros((1, 2)), idx(0), label_smoothing=0.2)
+    np.testing.assert_allclose(r.smoothed, [[0.9, 0.1]], rtol=1e-15)
+    assert r.loss == pytest.approx(log(2), rel=1e-15)
+    np.testing.assert_allclose(r.grad, [[-0.4, 0.4]], rtol=1e-14)
+
+
+def test_weights_and_weighted_mean_by_hand() -> None:
+    # Two rows z = [0, 0], targets 0 and 1, w = [2, 1]:
+    # l_0 = -2 log 0.5 = 2 log 2, l_1 = log 2; grad_0 = 2 p - [2, 0] = [-1, 1],
+    # grad_1 = 1 p - [0, 1] = [0.5, -0.5]. PyTorch's mean divides by w_0 + w_1 = 3.
+    z = np.zeros((2, 2))
+    w = np.array([2.0, 1.0])
+    r = cross_entropy(z, idx(0, 1), weight=w, reduction="none")
+    np.testing.assert_allclose(r.losses, [2 * log(2), log(2)], rtol=1e-15)
+    np.testing.assert_allclose(r.grad, [[-1.0, 1.0], [0.5, -0.5]], rtol=1e-15)
+    mean = cross_entropy(z, idx(0, 1), weight=w, reduction="mean")
+    assert mean.denominator == 3.0
+    assert mean.loss == pytest.approx(log(2), rel=1e-15)
+    np.testing.assert_allclose(mean.grad, r.grad / 3, rtol=1e-15)
+
+
+def test_ignore_index_zero_row_and_out_of_the_mean() -> None:
+    z = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.0], [3.0, 0.0, 1.0]])
+    r = cross_entropy(z, idx(2, 1, 0), ignore_index=1, reduction="mean")
+    assert r.ignored.tolist() == [False, True, False]
+    np.testing.assert_array_equal(r.grad[1], [0.0, 0.0, 0.0])
+    assert r.losses[1] == 0.0
+    assert r.denominator == 2.0
+    full = cross_entropy(z[[0, 2]], idx(2, 0), reduction="mean")
+    assert r.loss == pytest.approx(full.loss, rel=1e-15)
+
+
+def test_pytorch_default_ignore_index_is_minus_100() -> None:
+    r = cross_entropy(np.zeros((2, 3)), idx(-100, 1), reduction="mean")
+    assert r.ignored.tolist() == [True, False]
+    assert r.denominator == 1.0
+
+
+def test_probability_targets_mean_divides_by_n() -> None:
+    z = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([[0.25, 0.75], [1.0, 0.0]])
+    r = cross_entropy(z, Targets(probs=y), reduction="mean")
+    assert r.denominator == 2.0
+    np.testing.assert_allclose(r.grad, (softmax(z) - y) / 2, rtol=1e-14)
+
+
+def test_rows_not_summing_to_one_warn_and_use_the_general_formula() -> None:
+    z = np.array([[0.0, 0.0]])
+    r = cross_entropy(z, Targets(probs=np.array([[1.0, 1.0]])))
+    assert r.warnings and "does not sum to 1" in r.warnings[0]
+    # (sum_c t_c) p - t = 2 [0.5, 0.5] - [1, 1] = [0, 0]
+    np.testing.assert_allclose(r.grad, [[0.0, 0.0]], atol=1e-16)
+
+
+def test_jacobian() -> None:
+    # p = [0.5, 0.5]: J = diag(p) - p p^T = [[0.25, -0.25], [-0.25, 0.25]]
+    j = softmax_jacobian(np.array([[0.5, 0.5]]))
+    np.testing.assert_allclose(j, [[[0.25, -0.25], [-0.25, 0.25]]], rtol=1e-15)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 2**31 - 1))
+def test_jacobian_chain_rule_gives_p_minus_y(n: int, k: int, seed: int) -> None:
+    # dL/dz = J^T dL/dp with dL/dp = -y / p: a second method for the gradient.
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=3.0, size=(n, k))
+    labels = rng.integers(0, k, n)
+    r = cross_entropy(z, Targets(indices=labels), reduction="none")
+    y = np.eye(k)[labels]
+    via_jacobian = np.einsum("nij,ni->nj", softmax_jacobian(r.probs), -y / r.probs)
+    np.testing.assert_allclose(r.grad, via_jacobian, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(2, 7),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([0.0, 1.0, 1e3]),
+)
+def test_rows_sum_to_zero_and_shift_invariance(n: int, k: int, seed: int, shift: float) -> None:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=5.0, size=(n, k))
+    probs = rng.dirichlet(np.ones(k), n)
+    for targets in (Targets(indices=rng.integers(0, k, n)), Targets(probs=probs)):
+        r = cross_entropy(z, targets, label_smoothing=0.1)
+        np.testing.assert_allclose(r.grad.sum(axis=1), 0.0, atol=1e-12)
+        shifted = cross_entropy(z + shift, targets, label_smoothing=0.1)
+        np.testing.assert_allclose(shifted.grad, r.grad, rtol=1e-9, atol=1e-12)
+        assert shifted.loss == pytest.approx(r.loss, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(np.exp(log_softmax(z)).sum(axis=1), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_gradcheck_agrees(reduction: str, smoothing: float) -> None:
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=(5, 4))
+    w = rng.uniform(0.5, 2.0, 4)
+    targets = idx(0, 3, 1, 2, 1)
+    r = cross_entropy(
+        z,
+        targets,
+        weight=w,
+        ignore_index=2,
+        label_smoothing=smoothing,
+        reduction=reduction,  # type: ignore[arg-type]
+    )
+    check = gradcheck_cross_entropy(
+        z, targets, r, weight=w, ignore_index=2, label_smoothing=smoothing
+    )
+    assert check.passed
+    assert check.checked == 20
+
+
+def test_gradcheck_catches_a_wrong_gradient() -> None:
+    from dataclasses import replace
+
+    z = np.array([[1.0, 2.0, 0.5]])
+    r = cross_entropy(z, idx(1))
+    wrong = replace(r, grad=r.grad * 1.01)
+    assert not gradcheck_cross_entropy(z, idx(1), wrong).passed
+
+
+@pytest.mark.parametrize(
+    ("targets", "kwargs", "words"),
+    [
+        (idx(3), {}, "outside the classes 0 to 2"),
+        (idx(-1), {}, "label -1"),
+        (idx(0, 1), {}, "2 labels for 1 rows"),
+        (Targets(probs=np.array([[0.5, 0.5]])), {}, "2 entries but the logits have 3"),
+        (Targets(probs=np.array([[0.5, -0.1, 0.6]])), {}, "negative"),
+        (idx(0), {"weight": np.ones(2)}, "2 weights for 3 classes"),
+        (idx(0), {"weight": np.array([1.0, -1.0, 1.0])}, "negative"),
+        (Targets(probs=np.array([[1.0, 0, 0]])), {"ignore_index": 0}, "class-index"),
+        (idx(0), {"label_smoothing": 1.5}, "between 0 and 1"),
+        (idx(0), {"label_smoothing": -0.1}, "between 0 and 1"),
+        (idx(0), {"ignore_index": 0, "reduction": "mean"}, "denominator"),
+    ],
+)
+def test_errors(targets: Targets, kwargs: dict[str, object], words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        cross_entropy(np.zeros((1, 3)), targets, **kwargs)  # type: ignore[arg-type]
