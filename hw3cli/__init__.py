@@ -29,6 +29,13 @@ _API = {
     "gradcheck_batchnorm": "hw3cli.core.batchnorm",
     "BatchNormResult": "hw3cli.core.batchnorm",
     "check_gradient": "hw3cli.core.gradcheck",
+    "Targets": "hw3cli.core.softmax",
+    "SoftmaxResult": "hw3cli.core.softmax",
+    "cross_entropy": "hw3cli.core.softmax",
+    "gradcheck_cross_entropy": "hw3cli.core.softmax",
+    "log_softmax": "hw3cli.core.softmax",
+    "softmax": "hw3cli.core.softmax",
+    "softmax_jacobian": "hw3cli.core.softmax",
     "InputError": "hw3cli.errors",
     "CheckFailed": "hw3cli.errors",
 }
@@ -40,6 +47,8 @@ __all__ = [
     "InputError",
     "LayerResult",
     "LayerSpec",
+    "SoftmaxResult",
+    "Targets",
     "__version__",
     "batchnorm",
     "batchnorm_backward",
@@ -47,8 +56,13 @@ __all__ = [
     "batchnorm_forward",
     "check_gradient",
     "conv_layer",
+    "cross_entropy",
     "gradcheck_batchnorm",
+    "gradcheck_cross_entropy",
+    "log_softmax",
     "same_padding",
+    "softmax",
+    "softmax_jacobian",
 ]
 
 if TYPE_CHECKING:
@@ -62,6 +76,15 @@ if TYPE_CHECKING:
     )
     from hw3cli.core.conv import AxisResult, LayerResult, LayerSpec, conv_layer, same_padding
     from hw3cli.core.gradcheck import check_gradient
+    from hw3cli.core.softmax import (
+        SoftmaxResult,
+        Targets,
+        cross_entropy,
+        gradcheck_cross_entropy,
+        log_softmax,
+        softmax,
+        softmax_jacobian,
+    )
     from hw3cli.errors import CheckFailed, InputError
 
 
