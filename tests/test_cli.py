@@ -11,7 +11,7 @@ import pytest
 
 from hw3cli import __version__
 from hw3cli.cli import COMMANDS, INTERNAL_ERROR_EXIT, cli
-from tests.conftest import assert_clean_error, invoke, run_hw3
+from tests.conftest import ROOT, assert_clean_error, invoke, run_hw3
 
 
 def test_version() -> None:
@@ -141,6 +141,7 @@ def _imported_modules(args: list[str], env: dict[str, str] | None = None) -> set
         text=True,
         env={**os.environ, **(env or {})},
         check=False,
+        cwd=ROOT,
     )
     line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
     return set(line.split()[1:])
@@ -154,6 +155,9 @@ def _imported_modules(args: list[str], env: dict[str, str] | None = None) -> set
         ["conv-shape", "--input", "32x32", "--kernel", "3", "--format", "plain"],
         ["conv-shape", "--input", "32x32", "--kernel", "3", "--format", "json", "--explain"],
         ["conv-shape", "--input", "4", "--kernel", "7", "--format", "plain"],
+        ["conv-shape", "--input", "224", "--net", "examples/alexnet.json", "--format", "json"],
+        ["conv-shape", "--input", "32", "--layer", "conv k=3", "--format", "plain"],
+        ["conv-shape", "--net", "examples/vgg16.json", "--min-input"],
     ],
 )
 def test_fast_paths_import_neither_numpy_nor_rich(args: list[str]) -> None:

@@ -14,8 +14,8 @@ from hw3cli.commands._options import (
     layout_option,
     output_option,
 )
-from hw3cli.core.conv import LayerResult, LayerSpec, conv_layer, per_axis
-from hw3cli.core.layout import Layout, axis_names
+from hw3cli.core.conv import MAX_AXES, LayerResult, LayerSpec, conv_layer, per_axis
+from hw3cli.core.layout import Layout, axis_names, full_shape, layout_name
 from hw3cli.errors import CheckFailed, InputError
 from hw3cli.output import formats
 from hw3cli.output.conv import size_text
@@ -33,26 +33,42 @@ Examples:
   hw3 conv-shape --input 16x16 --kernel 4 --stride 2 --padding 1 --transposed
   hw3 conv-shape --input 32x32 --kernel 3 --format json | jq .output_shape
   hw3 conv-shape --input 32x32 --kernel 3 --expect 30x30   # exit 1 if not
+  hw3 conv-shape --input 224 --net examples/alexnet.json --in-channels 3
+      a whole network: shapes, receptive fields, parameters, MACs per layer
+  hw3 conv-shape --input 32 --layer "conv k=3 p=1 out=16" --layer "pool max k=2"
+  hw3 conv-shape --input 224 --kernel 3 --stride 2 --target 112
+      the padding that gives 112: 0:1
+  hw3 conv-shape --net examples/vgg16.json --min-input
+  hw3 conv-shape --input 9 --kernel 3 --stride 2 --padding 1 --diagram
 
 \b
 Sizes and tuples: numbers separated by ',' or 'x' (3,3 or 3x3); one number
 applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
+
+\b
+--layer SPEC: a kind, then key=value words:
+  conv k=3 s=1 p=1 out=64      convT k=4 s=2 p=1 out=32 op=1
+  pool max k=2                 pool avg k=3 s=2 p=1 ceil
+  keys: k s p d out g op name bias=false; flags: ceil nobias
+--net FILE: a JSON list of layers with the long names: kernel, stride,
+  padding, dilation, out_channels, groups, transposed, output_padding, pool,
+  ceil_mode, bias, name.
 """
 
 
 @click.command(
     "conv-shape",
     epilog=EPILOG,
-    short_help="Output shape of a convolution or pooling layer.",
+    short_help="Output shape of a layer or a stack of layers.",
 )
 @click.option(
     "--input",
     "input_size",
     type=INT_TUPLE,
-    required=True,
+    default=None,
     help="Spatial input size, 1 to 3 axes (W, H, D in bwhc), e.g. 32x32.",
 )
-@click.option("--kernel", type=INT_TUPLE, required=True, help="Kernel size, e.g. 3,3.")
+@click.option("--kernel", type=INT_TUPLE, default=None, help="Kernel size, e.g. 3,3.")
 @click.option(
     "--stride", type=INT_TUPLE, default=None, help="Stride [default: 1; pooling: the kernel]."
 )
@@ -81,6 +97,30 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 )
 @click.option("--pool", type=click.Choice(["max", "avg"]), default=None, help="A pooling layer.")
 @click.option("--ceil-mode", is_flag=True, help="Pooling with ceil instead of floor.")
+@click.option(
+    "--net",
+    "net_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A JSON list of layers (a whole network).",
+)
+@click.option(
+    "--layer",
+    "layer_specs",
+    multiple=True,
+    metavar="SPEC",
+    help="A layer in the short syntax, repeatable: 'conv k=3 p=1 out=64'.",
+)
+@click.option(
+    "--target",
+    type=INT_TUPLE,
+    default=None,
+    metavar="WxH",
+    help="Solve for the padding that gives this output.",
+)
+@click.option("--min-input", is_flag=True, help="The smallest input every layer accepts.")
+@click.option("--diagram", is_flag=True, help="Draw one axis of the layer.")
+@click.option("--axis", default=None, metavar="NAME", help="The axis --diagram draws.")
 @layout_option("Where batch and channels stand in the full shape.")
 @click.option("--strict", is_flag=True, help="Dropped input pixels are an error (exit 1).")
 @click.option("--explain", is_flag=True, help="Show the formula with the numbers put in.")
@@ -93,9 +133,11 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 )
 @format_option(("auto", "table", "json", "plain"), "plain")
 @output_option
+@click.pass_context
 def conv_shape(
-    input_size: tuple[int, ...],
-    kernel: tuple[int, ...],
+    ctx: click.Context,
+    input_size: tuple[int, ...] | None,
+    kernel: tuple[int, ...] | None,
     stride: tuple[int, ...] | None,
     padding: Any,
     dilation: tuple[int, ...],
@@ -108,6 +150,12 @@ def conv_shape(
     output_padding: tuple[int, ...],
     pool: str | None,
     ceil_mode: bool,
+    net_file: str | None,
+    layer_specs: tuple[str, ...],
+    target: tuple[int, ...] | None,
+    min_input: bool,
+    diagram: bool,
+    axis: str | None,
     layout: str,
     strict: bool,
     explain: bool,
@@ -115,36 +163,140 @@ def conv_shape(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Output shape of a convolution, transposed convolution or pooling layer.
+    """Output shape of a layer, or of a stack of layers.
 
     Computes the output size per spatial axis with the source document's formula
     floor((W + 2p - k) / s) + 1, generalised to dilation, asymmetric padding and
     TensorFlow's 'same', and PyTorch's rules for transposed convolutions and pooling.
-    Reports input pixels that no window covers, parameters and MACs.
+    Reports input pixels that no window covers, parameters and MACs; for a stack, the
+    receptive field, jump and start of every layer.
     """
     lay: Layout = layout.lower()  # type: ignore[assignment]
+    stacked = net_file is not None or bool(layer_specs)
+    if stacked:
+        _refuse_single_layer_options(ctx)
+        specs = _stack_specs(net_file, layer_specs)
+    else:
+        if kernel is None:
+            raise InputError(
+                "missing: the kernel size",
+                where="--kernel",
+                hint="e.g. --kernel 3, or describe layers with --net FILE or --layer SPEC",
+            )
+        specs = [
+            _single_spec(
+                kernel,
+                stride,
+                padding,
+                dilation,
+                out_channels,
+                groups,
+                bias,
+                transposed,
+                output_padding,
+                pool,
+                ceil_mode,
+            )
+        ]
+    for flag, value in (("--target", target is not None), ("--diagram", diagram)):
+        if value and (stacked and len(specs) != 1):
+            raise InputError(f"{flag} works on a single layer; this stack has {len(specs)}")
+    if target is not None and min_input:
+        raise InputError("--target and --min-input exclude each other")
+
+    if min_input:
+        n = len(input_size) if input_size is not None else _axes_of(specs)
+        _run_min_input(specs, n, batch, in_channels, lay, fmt, output)
+        return
+    if input_size is None:
+        raise InputError("missing: the input size", where="--input", hint="e.g. --input 32x32")
     n = len(input_size)
-    if not 1 <= n <= 3:
+    if not 1 <= n <= MAX_AXES:
         raise InputError(f"1 to 3 spatial axes, got {n}", where="--input")
-    tuples = {
-        "--kernel": kernel,
-        "--stride": stride,
-        "--dilation": dilation,
-        "--output-padding": output_padding,
-    }
-    for option, values in tuples.items():
-        if values is not None:
-            per_axis(values, n, option)
-    if not isinstance(padding, str):
-        per_axis(tuple(p[0] for p in padding), n, "--padding")
+    names = axis_names(n, lay)
+    if not stacked:
+        _check_option_lengths(n, kernel, stride, dilation, output_padding, padding)
+    if expect is not None:
+        expect = per_axis(expect, n, "--expect")
+
+    if target is not None:
+        from hw3cli.core.network import solve_padding, with_padding
+
+        target = per_axis(target, n, "--target")
+        pads = solve_padding(specs[0], input_size, target, names)
+        specs = [with_padding(specs[0], pads)]
+
+    if stacked and target is None and not diagram:
+        from hw3cli.core.network import apply_stack
+
+        stack = apply_stack(specs, input_size, in_channels, names)
+        emit_stack(stack, batch, lay, explain, fmt, output)
+        for message in stack.warnings:
+            formats.warn(message)
+        check(
+            stack.output,
+            stack.layers[-1].result if stack.layers else None,
+            strict,
+            expect,
+            dropped=sum(layer.result.dropped for layer in stack.layers),
+        )
+        return
+
+    result = conv_layer(specs[0], input_size, in_channels, names)
+    if diagram:
+        emit_diagram(result, axis, fmt, output)
+    elif target is not None:
+        emit_target(result, batch, lay, explain, fmt, output)
+    else:
+        emit(result, batch, lay, explain, fmt, output)
+    for message in result.warnings:  # after the result, which a reader looks at first
+        formats.warn(message)
+    check(result.output, result, strict, expect, dropped=result.dropped)
+
+
+def _refuse_single_layer_options(ctx: click.Context) -> None:
+    from click.core import ParameterSource
+
+    from hw3cli.commands._layers import NET_KEYS
+
+    for name in (key for key in NET_KEYS if key != "name"):
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+            option = "--" + name.replace("_", "-")
+            raise InputError(
+                "describes a single layer; with --net or --layer give it inside each layer",
+                where=option,
+                hint="e.g. --layer 'conv k=3 s=2 p=1 out=64'",
+            )
+
+
+def _stack_specs(net_file: str | None, layer_specs: tuple[str, ...]) -> list[LayerSpec]:
+    from hw3cli.commands._layers import parse_layer, read_net
+
+    specs = read_net(net_file) if net_file is not None else []
+    specs.extend(parse_layer(text, i) for i, text in enumerate(layer_specs))
+    return specs
+
+
+def _single_spec(
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...] | None,
+    padding: Any,
+    dilation: tuple[int, ...],
+    out_channels: int | None,
+    groups: int,
+    bias: bool,
+    transposed: bool,
+    output_padding: tuple[int, ...],
+    pool: str | None,
+    ceil_mode: bool,
+) -> LayerSpec:
     if any(output_padding) and not transposed:
         raise InputError("applies only with --transposed", where="--output-padding")
     if ceil_mode and pool is None:
         raise InputError("applies only to pooling", where="--ceil-mode", hint="add --pool max")
     if pool is not None and transposed:
         raise InputError("--pool and --transposed exclude each other")
-
-    spec = LayerSpec(
+    return LayerSpec(
         kernel=kernel,
         stride=stride,
         padding=padding,
@@ -157,14 +309,40 @@ def conv_shape(
         ceil_mode=ceil_mode,
         bias=bias,
     )
-    result = conv_layer(spec, input_size, in_channels, axis_names(n, lay))
-    if expect is not None:
-        expect = per_axis(expect, n, "--expect")
 
-    for message in result.warnings:
-        formats.warn(message)
-    emit(result, batch, lay, explain, fmt, output)
-    check(result, strict, expect)
+
+def _check_option_lengths(
+    n: int,
+    kernel: tuple[int, ...] | None,
+    stride: tuple[int, ...] | None,
+    dilation: tuple[int, ...],
+    output_padding: tuple[int, ...],
+    padding: Any,
+) -> None:
+    """Tuple options name themselves when their length does not fit the input."""
+    tuples = {
+        "--kernel": kernel,
+        "--stride": stride,
+        "--dilation": dilation,
+        "--output-padding": output_padding,
+    }
+    for option, values in tuples.items():
+        if values is not None:
+            per_axis(values, n, option)
+    if not isinstance(padding, str):
+        per_axis(tuple(p[0] for p in padding), n, "--padding")
+
+
+def _axes_of(specs: list[LayerSpec]) -> int:
+    """The number of spatial axes the layers describe (2 when every value is a scalar)."""
+    lengths = [
+        len(t)
+        for spec in specs
+        for t in (spec.kernel, spec.stride or (), spec.dilation, spec.output_padding)
+    ]
+    lengths += [len(spec.padding) for spec in specs if not isinstance(spec.padding, str)]
+    longest = max(lengths, default=1)
+    return longest if longest > 1 else 2
 
 
 def emit(
@@ -173,24 +351,152 @@ def emit(
     """Write the result in the resolved format to stdout or ``-o FILE``."""
     from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, to_json
 
-    fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     explanation = explain_layer(result, batch, layout) if explain else None
+    _write(
+        fmt,
+        output,
+        json_obj=lambda: layer_json(result, batch, layout, explanation),
+        plain=lambda: size_text(result.output),
+        explanation=explanation,
+        table=lambda stream, colour: render_layer_table(
+            result, batch, layout, explanation, stream, colour
+        ),
+        to_json=to_json,
+    )
+
+
+def emit_stack(
+    stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
+) -> None:
+    from hw3cli.output.conv import to_json
+    from hw3cli.output.network import explain_stack, render_stack_table, stack_json
+
+    explanation = explain_stack(stack, batch, layout) if explain else None
+    _write(
+        fmt,
+        output,
+        json_obj=lambda: stack_json(stack, batch, layout, explanation),
+        plain=lambda: size_text(stack.output),
+        explanation=explanation,
+        table=lambda stream, colour: render_stack_table(
+            stack, batch, layout, explanation, stream, colour
+        ),
+        to_json=to_json,
+    )
+
+
+def emit_target(
+    result: LayerResult, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
+) -> None:
+    """--target: the solved padding (``BEFORE:AFTER`` per axis), then the layer it gives."""
+    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, to_json
+
+    solved = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
+    explanation = explain_layer(result, batch, layout) if explain else None
+
+    def json_obj() -> dict[str, Any]:
+        obj = layer_json(result, batch, layout, explanation)
+        return {"padding": [list(a.padding) for a in result.axes], **obj}
+
+    _write(
+        fmt,
+        output,
+        json_obj=json_obj,
+        plain=lambda: solved,
+        explanation=explanation,
+        table=lambda stream, colour: render_layer_table(
+            result,
+            batch,
+            layout,
+            [f"padding for the target: {solved}", *(explanation or [])],
+            stream,
+            colour,
+        ),
+        to_json=to_json,
+    )
+
+
+def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
+    import shutil
+
+    from hw3cli.output.conv import to_json
+    from hw3cli.output.diagram import draw_axis, render
+
+    names = [a.name for a in result.axes]
+    chosen = axis.upper() if axis is not None else names[0]
+    if chosen not in names:
+        raise InputError(f"no axis {axis!r}; this layer has {', '.join(names)}", where="--axis")
+    width = shutil.get_terminal_size((100, 24)).columns
+    lines = draw_axis(result.axes[names.index(chosen)], result.spec.kind, width)
+    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    if resolved == "json":
+        formats.write_text(to_json({"axis": chosen, "diagram": lines}), output)
+    elif output is None or output == "-":
+        to_terminal = formats.stdout_is_terminal()
+        render(lines, sys.stdout, formats.colour_enabled(to_terminal))
+    else:
+        formats.write_text("".join(line + "\n" for line in lines), output)
+
+
+def _run_min_input(
+    specs: list[LayerSpec],
+    n: int,
+    batch: int,
+    in_channels: int,
+    layout: Layout,
+    fmt: str,
+    output: str | None,
+) -> None:
+    from hw3cli.core.network import apply_stack, min_input
+    from hw3cli.output.conv import to_json
+
+    names = axis_names(n, layout)
+    sizes = min_input(specs, n)
+    stack = apply_stack(specs, sizes, in_channels, names)  # the answer, checked forwards
+    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    if resolved == "json":
+        text = to_json(
+            {
+                "min_input": list(sizes),
+                "layout": layout_name(n, layout),
+                "input_shape": list(full_shape(batch, in_channels, sizes, layout)),
+                "output_shape": list(full_shape(batch, stack.out_channels, stack.output, layout)),
+            }
+        )
+    elif resolved == "table":
+        text = (
+            f"smallest input: {size_text(sizes)} ({', '.join(names)}); it gives "
+            f"{size_text(stack.output)} after {len(specs)} layer{'s' if len(specs) > 1 else ''}\n"
+        )
+    else:
+        text = size_text(sizes) + "\n"
+    formats.write_text(text, output)
+
+
+def _write(
+    fmt: str,
+    output: str | None,
+    *,
+    json_obj: Any,
+    plain: Any,
+    explanation: list[str] | None,
+    table: Any,
+    to_json: Any,
+) -> None:
+    """The one place conv-shape output is written, in the resolved format."""
+    fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     if fmt == "json":
-        text = to_json(layer_json(result, batch, layout, explanation))
+        text = to_json(json_obj())
     elif fmt == "plain":
-        text = size_text(result.output) + "\n"
-        if explanation:
-            text += "".join(line + "\n" for line in explanation)
+        text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
     elif fmt == "table":
-        to_terminal = output is None and formats.stdout_is_terminal()
-        colour = formats.colour_enabled(to_terminal)
         if output is None or output == "-":
-            render_layer_table(result, batch, layout, explanation, sys.stdout, colour)
+            table(sys.stdout, formats.colour_enabled(formats.stdout_is_terminal()))
             return
         import io
 
         buffer = io.StringIO()
-        render_layer_table(result, batch, layout, explanation, buffer, False)
+        table(buffer, False)
         text = buffer.getvalue()
     else:
         raise InputError(
@@ -199,15 +505,28 @@ def emit(
     formats.write_text(text, output)
 
 
-def check(result: LayerResult, strict: bool, expect: tuple[int, ...] | None) -> None:
+def check(
+    output_size: tuple[int, ...],
+    result: LayerResult | None,
+    strict: bool,
+    expect: tuple[int, ...] | None,
+    *,
+    dropped: int,
+) -> None:
     """--expect and --strict: exit 1 when they do not hold."""
     problems: list[str] = []
-    if expect is not None and tuple(expect) != result.output:
+    if expect is not None and tuple(expect) != output_size:
         problems.append(
-            f"--expect: expected {size_text(expect)}, computed {size_text(result.output)}"
+            f"--expect: expected {size_text(expect)}, computed {size_text(output_size)}"
         )
-    if strict and result.dropped:
-        axes = ", ".join(f"{a.name} drops {a.dropped}" for a in result.axes if a.dropped)
-        problems.append(f"--strict: input pixels covered by no window ({axes})")
+    if strict and dropped:
+        where = ""
+        if result is not None and result.dropped == dropped:
+            where = (
+                " ("
+                + ", ".join(f"{a.name} drops {a.dropped}" for a in result.axes if a.dropped)
+                + ")"
+            )
+        problems.append(f"--strict: {dropped} input pixels covered by no window{where}")
     if problems:
         raise CheckFailed("\n".join(problems))

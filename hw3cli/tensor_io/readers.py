@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.errors import InputError
+from hw3cli.tensor_io.files import parse_json, read_bytes, source_name
 
 Array = npt.NDArray[np.float64]
 
@@ -39,38 +38,6 @@ class Document:
     values: dict[str, Any]
     header: tuple[str, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-def source_name(path: str | None) -> str:
-    return "stdin" if path in (None, "-") else str(path)
-
-
-def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
-    """All bytes of ``path``, or of stdin for None or ``-``.
-
-    Refuses to wait on a terminal: with stdin a terminal and no file, InputError with
-    ``hint`` saying how to give the data.
-    """
-    if path in (None, "-"):
-        stdin = sys.stdin
-        isatty = getattr(stdin, "isatty", None)
-        if isatty is not None and isatty():
-            raise InputError(f"no {what} given and standard input is a terminal", hint=hint)
-        buffer = getattr(stdin, "buffer", None)
-        data = buffer.read() if buffer is not None else stdin.read().encode("utf-8")
-        if not data.strip():
-            raise InputError(f"no {what}: standard input is empty", hint=hint)
-        return bytes(data)
-    assert path is not None
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a file", where=path)
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise InputError("no such file", where=path) from None
-    except OSError as e:
-        raise InputError(f"cannot read it: {e.strerror}", where=path) from None
 
 
 def detect_format(path: str | None, data: bytes, requested: str = "auto") -> str:
@@ -213,27 +180,7 @@ def _cells_to_floats(rows: list[list[str]], source: str, first_line: int) -> Arr
     raise AssertionError("unreachable: a bad cell was found above")  # pragma: no cover
 
 
-# --- JSON -------------------------------------------------------------------------------
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a finite number")
-
-
-def parse_json(data: bytes, source: str) -> Any:
-    """The JSON value; NaN and Infinity are refused."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", where=source) from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"not valid JSON: {e.msg}", where=f"{source}, line {e.lineno}, column {e.colno}"
-        ) from None
-    except ValueError as e:
-        raise InputError(f"not valid JSON: {e}", where=source) from None
+# --- JSON arrays ------------------------------------------------------------------------
 
 
 def to_array(value: Any, where: str) -> Array:

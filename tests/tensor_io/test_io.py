@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from hw3cli.errors import InputError
-from hw3cli.tensor_io import readers, writers
+from hw3cli.tensor_io import files, readers, writers
 from hw3cli.tensor_io.atomic import write_atomic
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -117,12 +117,12 @@ def test_json_array_errors_name_key_and_index(value: object, words: list[str]) -
 
 def test_json_syntax_error_has_line_and_column() -> None:
     with pytest.raises(InputError, match=r"b.json, line 2, column \d+"):
-        readers.parse_json(b'{"x": [1,\n  2,, 3]}', "b.json")
+        files.parse_json(b'{"x": [1,\n  2,, 3]}', "b.json")
 
 
 def test_json_nan_refused() -> None:
     with pytest.raises(InputError, match="NaN is not a finite number"):
-        readers.parse_json(b'{"x": [NaN]}', "b.json")
+        files.parse_json(b'{"x": [NaN]}', "b.json")
 
 
 def test_npy_refuses_pickles_and_garbage() -> None:
@@ -149,9 +149,9 @@ def test_format_detection() -> None:
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        readers.read_bytes(str(tmp_path / "nope.csv"), what="input", hint="")
+        files.read_bytes(str(tmp_path / "nope.csv"), what="input", hint="")
     with pytest.raises(InputError, match="folder"):
-        readers.read_bytes(str(tmp_path), what="input", hint="")
+        files.read_bytes(str(tmp_path), what="input", hint="")
 
 
 def test_atomic_write_replaces_and_keeps_mode(tmp_path: Path) -> None:

@@ -1,0 +1,220 @@
+"""Layers for ``conv-shape --net FILE`` (JSON) and ``--layer SPEC`` (a short syntax).
+
+Both build the same `LayerSpec` as the single-layer options. The short syntax is a kind
+followed by ``key=value`` words:
+
+    conv k=3 s=1 p=1 out=64          convT k=4 s=2 p=1 out=32 op=1
+    pool max k=2                     pool avg k=3 s=2 p=1 ceil
+    conv k=3x1 p=same g=2 out=32 nobias name=block1
+
+Keys (long forms in brackets): k (kernel), s (stride), p (padding), d (dilation),
+out (out_channels), g (groups), op (output_padding), name, bias=true|false; flags
+``ceil`` (ceil_mode) and ``nobias``. Values use the tuple syntax of the options
+(``3x3``, ``3,3``, ``0:1,1:1``, ``same``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hw3cli.commands._options import parse_ints, parse_padding
+from hw3cli.core.conv import LayerSpec
+from hw3cli.errors import InputError
+from hw3cli.tensor_io.files import parse_json, read_bytes
+
+NET_KEYS = (
+    "name",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "out_channels",
+    "groups",
+    "transposed",
+    "output_padding",
+    "pool",
+    "ceil_mode",
+    "bias",
+)
+
+_SHORT = {
+    "k": "kernel",
+    "s": "stride",
+    "p": "padding",
+    "pad": "padding",
+    "d": "dilation",
+    "out": "out_channels",
+    "c": "out_channels",
+    "g": "groups",
+    "op": "output_padding",
+}
+_KINDS: dict[str, dict[str, Any]] = {
+    "conv": {},
+    "convt": {"transposed": True},
+    "deconv": {"transposed": True},
+    "pool": {},
+    "maxpool": {"pool": "max"},
+    "avgpool": {"pool": "avg"},
+}
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off")
+
+
+def _ints(value: Any, where: str) -> tuple[int, ...]:
+    if isinstance(value, bool):
+        raise InputError(f"expected whole numbers, got {str(value).lower()}", where=where)
+    if isinstance(value, int):
+        return (value,)
+    if isinstance(value, str):
+        return parse_ints(value, where)
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return tuple(value)
+    raise InputError(f"expected a whole number or a list of them, got {value!r}", where=where)
+
+
+def _padding(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        return parse_padding(value, where)
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        pads = []
+        for pair in value:
+            if len(pair) != 2 or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in pair
+            ):
+                raise InputError(f"expected [before, after] pairs, got {pair!r}", where=where)
+            pads.append((pair[0], pair[1]))
+        return tuple(pads)
+    return tuple((v, v) for v in _ints(value, where))
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        raise InputError(f"expected a whole number, got {value!r}", where=where)
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise InputError(f"expected true or false, got {value!r}", where=where)
+
+
+def spec_from_fields(fields: dict[str, Any], where: str) -> LayerSpec:
+    """A LayerSpec from a dict of the long option names (``--net`` layers)."""
+    unknown = [k for k in fields if k not in NET_KEYS]
+    if unknown:
+        raise InputError(
+            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            where=where,
+            hint=f"a layer takes {', '.join(NET_KEYS)}",
+        )
+    if "kernel" not in fields:
+        raise InputError(
+            "has no kernel", where=where, hint='e.g. {"kernel": 3, "out_channels": 16}'
+        )
+    pool = fields.get("pool")
+    if pool not in (None, "max", "avg"):
+        raise InputError(f'pool must be "max" or "avg", got {pool!r}', where=f"{where}: pool")
+    name = fields.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"expected a string, got {name!r}", where=f"{where}: name")
+
+    def get(key: str, convert: Any, default: Any) -> Any:
+        return convert(fields[key], f"{where}: {key}") if key in fields else default
+
+    out_channels = fields.get("out_channels")
+    return LayerSpec(
+        kernel=get("kernel", _ints, (1,)),
+        stride=get("stride", _ints, None),
+        padding=get("padding", _padding, "valid"),
+        dilation=get("dilation", _ints, (1,)),
+        out_channels=None
+        if out_channels is None
+        else _count(out_channels, f"{where}: out_channels"),
+        groups=get("groups", _count, 1),
+        transposed=get("transposed", _flag, False),
+        output_padding=get("output_padding", _ints, (0,)),
+        pool=pool,
+        ceil_mode=get("ceil_mode", _flag, False),
+        bias=get("bias", _flag, True),
+        name=name,
+    )
+
+
+def read_net(path: str) -> list[LayerSpec]:
+    """The layers of a ``--net`` JSON file: a list of objects (or {"layers": [...]})."""
+    data = parse_json(read_bytes(path, what="--net", hint="give a JSON file"), path)
+    if isinstance(data, dict) and set(data) == {"layers"}:
+        data = data["layers"]
+    if not isinstance(data, list):
+        raise InputError(
+            "expected a JSON list of layers",
+            where=f"--net {path}",
+            hint='e.g. [{"kernel": 3, "padding": 1, "out_channels": 16}, {"pool": "max", '
+            '"kernel": 2}]',
+        )
+    if not data:
+        raise InputError("the list of layers is empty", where=f"--net {path}")
+    specs = []
+    for index, layer in enumerate(data):
+        where = f"--net {path}: layer {index + 1}"
+        if not isinstance(layer, dict):
+            raise InputError(f"expected an object, got {layer!r}", where=where)
+        specs.append(spec_from_fields(layer, where))
+    return specs
+
+
+def parse_layer(text: str, index: int) -> LayerSpec:
+    """One ``--layer`` spec, e.g. ``conv k=3 s=1 p=1 out=64`` or ``pool max k=2``."""
+    where = f"--layer {index + 1} {text!r}"
+    words = text.split()
+    if not words:
+        raise InputError("is empty", where=where, hint="e.g. --layer 'conv k=3 out=16'")
+    kind = words[0].lower()
+    if kind not in _KINDS:
+        raise InputError(
+            f"unknown layer kind {words[0]!r}",
+            where=where,
+            hint="start with conv, convT, pool max, pool avg, maxpool or avgpool",
+        )
+    fields: dict[str, Any] = dict(_KINDS[kind])
+    rest = words[1:]
+    if kind == "pool":
+        if not rest or rest[0].lower() not in ("max", "avg"):
+            raise InputError("pool needs max or avg: 'pool max k=2'", where=where)
+        fields["pool"] = rest[0].lower()
+        rest = rest[1:]
+    for word in rest:
+        if "=" not in word:
+            flag = word.lower()
+            if flag in ("ceil", "ceil_mode"):
+                fields["ceil_mode"] = True
+            elif flag in ("nobias", "no-bias"):
+                fields["bias"] = False
+            else:
+                raise InputError(
+                    f"{word!r} is not key=value",
+                    where=where,
+                    hint="keys: k, s, p, d, out, g, op, name, bias; flags: ceil, nobias",
+                )
+            continue
+        key, _, value = word.partition("=")
+        key = _SHORT.get(key.lower(), key.lower().replace("-", "_"))
+        if key not in NET_KEYS or key in ("transposed", "pool"):
+            raise InputError(
+                f"unknown key {word.partition('=')[0]!r}",
+                where=where,
+                hint="keys: k, s, p, d, out, g, op, name, bias; flags: ceil, nobias",
+            )
+        if not value:
+            raise InputError(f"{key} has no value", where=where)
+        fields[key] = value
+    return spec_from_fields(fields, where)
