@@ -141,15 +141,29 @@ def softmax_grad(
             where=doc.source,
         )
 
+    places: dict[str, str] = {
+        key: f"{doc.source}: {key}" if key in values else option
+        for key, option in (
+            ("weight", "--weight"),
+            ("ignore_index", "--ignore-index"),
+            ("label_smoothing", "--label-smoothing"),
+        )
+    }
+    if weight is not None:
+        places["weight"] = "--weight"
+    if ignore_index is not None:
+        places["ignore_index"] = "--ignore-index"
+    if label_smoothing is not None:
+        places["label_smoothing"] = "--label-smoothing"
     if labels is not None:
+        places["target"] = "--labels"
         targets = _labels(nm.parse_number_list(labels, "--labels"), "--labels")
     elif target_file is not None:
-        targets = _targets(nm.matrix_option(target_file, "--target"), f"--target {target_file}")
+        places["target"] = f"--target {target_file}"
+        targets = _targets(nm.matrix_option(target_file, "--target"), places["target"])
     elif "target" in values:
-        targets = _targets(
-            readers.to_array(values["target"], f"{doc.source}: target"),
-            f"{doc.source}: target",
-        )
+        places["target"] = f"{doc.source}: target"
+        targets = _targets(readers.to_array(values["target"], places["target"]), places["target"])
     else:
         raise InputError(
             "the targets are missing",
@@ -191,6 +205,7 @@ def softmax_grad(
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
         reduction=reduction_value,  # type: ignore[arg-type]
+        places=places,
     )
     for warning in result.warnings:
         formats.warn(warning)
@@ -261,9 +276,15 @@ def _labels(values: Any, where: str) -> Any:
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError(
-            f"label {flat[row]!r} in row {row} is not a whole number (class indices are "
-            "0, 1, ..., K-1)",
+            f"label {float(flat[row])!r} in row {row} is not a whole number (class indices "
+            "are 0, 1, ..., K-1)",
             where=where,
+        )
+    huge = np.abs(flat) >= 2.0**62
+    if huge.any():
+        row = int(np.argmax(huge))
+        raise InputError(
+            f"label {float(flat[row]):g} in row {row} is not a class index", where=where
         )
     return Targets(indices=flat.astype(np.int64))
 

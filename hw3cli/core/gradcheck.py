@@ -1,8 +1,12 @@
 """Numerical gradient check by central differences (FORMULAS.md section 5).
 
 g_num = (f(v + h) - f(v - h)) / (2h) with h = 1e-6 in float64, where f is the scalar the
-analytic gradient belongs to. An entry passes when |g - g_num| <= atol + rtol * |g_num|
-(torch.autograd.gradcheck's defaults: atol 1e-5, rtol 1e-3). Relative error is
+analytic gradient belongs to. The callers pass, for each entry, only the part of f that
+depends on it (a batch-norm feature, a cross-entropy row): the same derivative, without
+the rounding of the other terms (a loss of 3e5 would otherwise carry errors of
+eps * 3e5 / h = 7e-5, above the tolerance). An entry passes when
+|g - g_num| <= atol + rtol * |g_num| (torch.autograd.gradcheck's defaults: atol 1e-5,
+rtol 1e-3). Relative error is
 |a - b| / max(1e-8, |a| + |b|). Large inputs are checked on a random sample of entries.
 """
 
@@ -53,18 +57,22 @@ def relative_error(a: float, b: float) -> float:
     return abs(a - b) / max(1e-8, abs(a) + abs(b))
 
 
+LocalScalar = Callable[[Array, tuple[int, ...]], float]
+
+
 def numerical_gradient(
-    f: Callable[[Array], float], v: Array, indices: Sequence[tuple[int, ...]], h: float = STEP
+    f: LocalScalar, v: Array, indices: Sequence[tuple[int, ...]], h: float = STEP
 ) -> Array:
-    """Central differences of the scalar f at v, for the listed entries of v."""
+    """Central differences at v for the listed entries; f(v, index) is the scalar, or the
+    part of it that depends on v[index]."""
     out = np.empty(len(indices))
     work = v.copy()
     for n, index in enumerate(indices):
         original = work[index]
         work[index] = original + h
-        plus = f(work)
+        plus = f(work, index)
         work[index] = original - h
-        minus = f(work)
+        minus = f(work, index)
         work[index] = original
         out[n] = (plus - minus) / (2.0 * h)
     return out
@@ -81,7 +89,7 @@ def choose_entries(
 
 def check_gradient(
     name: str,
-    f: Callable[[Array], float],
+    f: LocalScalar,
     v: Array,
     analytic: Array,
     *,
@@ -91,7 +99,11 @@ def check_gradient(
     atol: float = ATOL,
     rtol: float = RTOL,
 ) -> GradCheck:
-    """Compare ``analytic`` (shaped like v) with central differences of f at v."""
+    """Compare ``analytic`` (shaped like v) with central differences of f at v.
+
+    ``f(v, index)`` is the scalar whose gradient ``analytic`` is, or any part of it that
+    holds every term depending on ``v[index]``.
+    """
     rng = np.random.default_rng(seed)
     indices = choose_entries(v.shape, max_entries, rng)
     numeric = numerical_gradient(f, v, indices, h)

@@ -85,16 +85,34 @@ def jacobian_bytes(n: int, k: int) -> int:
     return n * k * k * 8
 
 
+PLACES = {
+    "target": "target",
+    "weight": "--weight",
+    "ignore_index": "--ignore-index",
+    "label_smoothing": "--label-smoothing",
+}
+INT64_LIMIT = 2**63
+
+
 def check_targets(
-    targets: Targets, n: int, k: int, ignore_index: int | None
+    targets: Targets,
+    n: int,
+    k: int,
+    ignore_index: int | None,
+    places: dict[str, str] | None = None,
 ) -> tuple[Targets, list[str]]:
-    """Validate targets against N rows of K classes; warnings for rows not summing to 1."""
+    """Validate targets against N rows of K classes; warnings for rows not summing to 1.
+
+    ``places`` names where each input came from (``target``, ``ignore_index``), for the
+    messages.
+    """
+    where = {**PLACES, **(places or {})}
     warnings: list[str] = []
     if targets.count != n:
         kind = "labels" if targets.indices is not None else "target rows"
         raise InputError(
             f"{targets.count} {kind} for {n} rows of logits",
-            where="target",
+            where=where["target"],
             hint="give one target per row of logits",
         )
     if targets.indices is not None:
@@ -105,7 +123,7 @@ def check_targets(
             row = int(np.argmax(bad))
             raise InputError(
                 f"label {int(idx[row])} in row {row} is outside the classes 0 to {k - 1}",
-                where="target",
+                where=where["target"],
             )
         return targets, warnings
     probs = targets.probs
@@ -114,17 +132,20 @@ def check_targets(
         width = probs.shape[1] if probs.ndim == 2 else 1
         raise InputError(
             f"probability rows have {width} entries but the logits have {k} classes",
-            where="target",
+            where=where["target"],
         )
     if (probs < 0).any():
         row, col = (int(i) for i in np.argwhere(probs < 0)[0])
         raise InputError(
-            f"probability {probs[row, col]} in row {row}, class {col} is negative", where="target"
+            f"probability {probs[row, col]} in row {row}, class {col} is negative",
+            where=where["target"],
         )
-    if ignore_index is not None:
+    if ignore_index is not None and ignore_index >= 0:
+        # PyTorch: "ignore_index is not supported for floating point target"; a negative
+        # one (its default -100 included) is accepted and has no effect.
         raise InputError(
-            "--ignore-index applies only to class-index targets, not probabilities",
-            where="--ignore-index",
+            "applies only to class-index targets, not probabilities",
+            where=where["ignore_index"],
         )
     sums = probs.sum(axis=1)
     off = np.abs(sums - 1.0) > SUM_TOLERANCE
@@ -163,6 +184,7 @@ def cross_entropy(
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
     reduction: Reduction = "sum",
+    places: dict[str, str] | None = None,
 ) -> SoftmaxResult:
     """Softmax cross-entropy with PyTorch's ``cross_entropy`` options, and dL/dz.
 
@@ -177,9 +199,14 @@ def cross_entropy(
             where="logits",
         )
     n, k = logits.shape
+    where = {**PLACES, **(places or {})}
     if not 0.0 <= label_smoothing <= 1.0:
         raise InputError(
-            f"must be between 0 and 1, got {label_smoothing}", where="--label-smoothing"
+            f"must be between 0 and 1, got {label_smoothing}", where=where["label_smoothing"]
+        )
+    if ignore_index is not None and not -INT64_LIMIT <= ignore_index < INT64_LIMIT:
+        raise InputError(
+            f"{ignore_index} does not fit a 64-bit integer", where=where["ignore_index"]
         )
     if reduction not in REDUCTIONS:
         raise InputError(f"must be none, sum or mean, got {reduction!r}", where="--reduction")
@@ -188,10 +215,12 @@ def cross_entropy(
     else:
         w = np.asarray(weight, dtype=np.float64).reshape(-1)
         if w.size != k:
-            raise InputError(f"{w.size} weights for {k} classes", where="--weight")
+            raise InputError(f"{w.size} weights for {k} classes", where=where["weight"])
         if (w < 0).any():
-            raise InputError(f"weights must not be negative, got {w[w < 0][0]}", where="--weight")
-    targets, warnings = check_targets(targets, n, k, ignore_index)
+            raise InputError(
+                f"weights must not be negative, got {w[w < 0][0]}", where=where["weight"]
+            )
+    targets, warnings = check_targets(targets, n, k, ignore_index, where)
     if targets.indices is not None:
         skip = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
         ignored = targets.indices == skip
@@ -253,15 +282,22 @@ def gradcheck_cross_entropy(
 ) -> GradCheck:
     """dL/dz against central differences of the reduced loss (sum of l_n for ``none``)."""
 
-    def f(z: Array) -> float:
+    def row_loss(z: Array, index: tuple[int, ...]) -> float:
+        """The reduced loss's terms from row index[0]: its own loss (over the mean's
+        denominator, which does not depend on z)."""
+        n = index[0]
+        row_targets = Targets(
+            indices=None if targets.indices is None else targets.indices[n : n + 1],
+            probs=None if targets.probs is None else targets.probs[n : n + 1],
+        )
         r = cross_entropy(
-            z,
-            targets,
+            z[n : n + 1],
+            row_targets,
             weight=weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
-            reduction=result.reduction,
+            reduction="sum",
         )
-        return float(np.sum(r.loss))
+        return float(r.loss) / result.denominator
 
-    return check_gradient("grad", f, logits, result.grad, max_entries=max_entries, seed=seed)
+    return check_gradient("grad", row_loss, logits, result.grad, max_entries=max_entries, seed=seed)

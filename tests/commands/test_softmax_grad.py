@@ -226,3 +226,57 @@ ERRORS: list[tuple[list[str], str, str]] = [
 def test_errors_are_clean(extra: list[str], stdin: str, words: str) -> None:
     stderr = assert_clean_error(invoke(["softmax-grad", "--format", "json", *extra], stdin))
     assert words in stderr
+
+
+def test_check_passes_on_huge_losses() -> None:
+    # Logits near 1e4 make the total loss ~3e5; central differences of the whole sum would
+    # carry rounding of eps * 3e5 / 1e-6 ~ 7e-5 > the 1e-5 tolerance, so the check
+    # differences each row's own loss (the same derivative). Found comparing with PyTorch.
+    rng = np.random.default_rng(3)
+    logits = np.round(rng.normal(scale=1e4, size=(20, 10)))
+    doc = json.dumps({"logits": logits.tolist(), "target": rng.integers(0, 10, 20).tolist()})
+    result = invoke(["softmax-grad", "--label-smoothing", "0.1", "--check"], doc)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["loss"] > 1e5
+    assert data["check"]["passed"] is True
+
+
+def test_negative_ignore_index_with_probabilities_is_accepted_like_pytorch() -> None:
+    # PyTorch refuses ignore_index >= 0 with probability targets; a negative one (its
+    # default -100 included) has no effect.
+    doc = _json(target=[[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    plain = json.loads(invoke(["softmax-grad"], doc).stdout)
+    ignored = json.loads(invoke(["softmax-grad", "--ignore-index", "-1"], doc).stdout)
+    assert plain["grad"] == ignored["grad"]
+    assert_clean_error(invoke(["softmax-grad", "--ignore-index", "0"], doc))
+
+
+@pytest.mark.parametrize(
+    ("extra", "doc", "words"),
+    [
+        ([], '{"logits": [[1.0, 2.0]], "target": [1e30]}', "label 1e+30 in row 0"),
+        ([], '{"logits": [[1.0, 2.0], [1, 2]], "target": [0, 1.5]}', "label 1.5 in row 1"),
+        (["--labels", "0,7"], '{"logits": [[1.0, 2.0], [1, 2]]}', "--labels: label 7 in row 1"),
+        ([], '{"logits": [[1.0, 2.0]], "target": [0], "weight": [1]}', "stdin: weight: 1 weights"),
+        (
+            [],
+            '{"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": 2}',
+            "stdin: label_smoothing",
+        ),
+        (["--ignore-index", str(2**70)], '{"logits": [[1.0, 2.0]], "target": [0]}', "64-bit"),
+    ],
+)
+def test_error_places_and_values(extra: list[str], doc: str, words: str) -> None:
+    result = invoke(["softmax-grad", *extra], doc)
+    stderr = assert_clean_error(result)
+    assert words in stderr
+    assert "Warning" not in stderr
+
+
+def test_target_file_error_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("0\n9\n")
+    stderr = assert_clean_error(
+        invoke(["softmax-grad", "--target", str(tmp_path / "t.csv")], json.dumps({"logits": Z}))
+    )
+    assert f"--target {tmp_path / 't.csv'}: label 9 in row 1" in stderr
