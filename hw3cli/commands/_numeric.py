@@ -68,6 +68,8 @@ def json_number(values: Mapping[str, Any], key: str, source: str, default: float
     if key not in values:
         return default
     value = values[key]
+    if isinstance(value, np.ndarray) and value.size == 1:  # a scalar stored in an NPZ
+        value = float(value.reshape(-1)[0])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"must be a number, got {value!r}", where=f"{source}: {key}")
     return float(value)
@@ -84,7 +86,9 @@ def matrix_option(value: str, option: str) -> Array:
 def output_format(fmt: str, input_format: str, output: str | None) -> str:
     """auto: a table on a terminal; CSV in gives CSV out; JSON/NPY/NPZ in gives JSON out."""
     fallback = "csv" if input_format == "csv" else "json"
-    return formats.resolve_format(fmt.lower(), fallback=fallback, output=output)
+    return formats.resolve_format(
+        fmt.lower(), fallback=fallback, output=output, allowed=("json", "csv", "npz", "table")
+    )
 
 
 def write_result(
@@ -155,17 +159,25 @@ def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Ar
     return expected
 
 
+def load_expect(
+    path: str | None, computed: Mapping[str, Any], emitted: str
+) -> dict[str, Array] | None:
+    """The --expect file, read (and refused if bad) before anything is written."""
+    if path is None:
+        return None
+    return read_expected(path, emitted, [k for k, v in computed.items() if v is not None])
+
+
 def run_expect(
     path: str | None,
+    expected: Mapping[str, Array] | None,
     computed: Mapping[str, Any],
-    emitted: str,
     rtol: float,
     atol: float,
 ) -> str | None:
     """The --expect verdict: None when everything matches, else the report."""
-    if path is None:
+    if expected is None:
         return None
-    expected = read_expected(path, emitted, [k for k, v in computed.items() if v is not None])
     result = compare(expected, {k: np.asarray(v) for k, v in computed.items()}, rtol, atol)
     if result.passed:
         return None

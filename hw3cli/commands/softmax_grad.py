@@ -242,6 +242,7 @@ def softmax_grad(
         elif resolved != "table":
             sys.stderr.write("".join(line + "\n" for line in explanation))
     arrays = out.result_arrays(result, jac)
+    expected = nm.load_expect(expect, arrays, emit)
     nm.write_result(
         resolved,
         output,
@@ -253,7 +254,7 @@ def softmax_grad(
             result, targets, emit, explanation, stream, colour
         ),
     )
-    expect_failure = nm.run_expect(expect, arrays, emit, rtol, atol)
+    expect_failure = nm.run_expect(expect, expected, arrays, rtol, atol)
     nm.finish(grad_check, expect_failure, resolved)
 
 

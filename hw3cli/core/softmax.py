@@ -230,9 +230,10 @@ def cross_entropy(
     log_p = log_softmax(logits)
     p = np.exp(log_p)
     t = smoothed_targets(targets, k, label_smoothing, ignored)
-    wt = w * t
-    losses: Array = -(wt * log_p).sum(axis=1)
-    grad: Array = wt.sum(axis=1, keepdims=True) * p - wt
+    with np.errstate(all="ignore"):  # overflow is reported below, as an error
+        wt = w * t
+        losses: Array = -(wt * log_p).sum(axis=1)
+        grad: Array = wt.sum(axis=1, keepdims=True) * p - wt
     denominator = 1.0
     loss: float | Array
     if reduction == "none":
@@ -254,6 +255,11 @@ def cross_entropy(
             denominator = float(n)
         loss = float(losses.sum()) / denominator
         grad = grad / denominator
+    if not (np.isfinite(losses).all() and np.isfinite(grad).all()):
+        raise InputError(
+            "the loss or its gradient overflows float64 (weights or targets near 1e308)",
+            where=where["weight"] if weight is not None else where["target"],
+        )
     return SoftmaxResult(
         probs=p,
         log_probs=log_p,

@@ -19,13 +19,24 @@ def stdout_is_terminal() -> bool:
     return bool(isatty and isatty())
 
 
-def resolve_format(requested: str, *, fallback: str, output: str | None) -> str:
-    """The format to write: ``requested`` unless it is ``auto``."""
+def resolve_format(
+    requested: str,
+    *,
+    fallback: str,
+    output: str | None,
+    allowed: tuple[str, ...] = ("json", "plain", "table"),
+) -> str:
+    """The format to write: ``requested`` unless it is ``auto``.
+
+    An ``-o`` extension picks one of the command's ``allowed`` formats; any other
+    extension (``.dat``, or ``.txt`` for a command without plain text) gives ``fallback``.
+    """
     if requested != "auto":
         return requested
     if output is not None and output != "-":
         ext = os.path.splitext(output)[1].lower()
-        return EXTENSION_FORMATS.get(ext, fallback)
+        chosen = EXTENSION_FORMATS.get(ext, fallback)
+        return chosen if chosen in allowed else fallback
     return "table" if stdout_is_terminal() else fallback
 
 

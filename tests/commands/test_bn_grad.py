@@ -261,3 +261,56 @@ def test_missing_dy_file_is_named(tmp_path: Path) -> None:
 def test_terminal_stdin_is_refused_with_a_hint() -> None:
     proc = run_hw3(["bn-grad", "--dy", "/dev/null"], stdin=None)
     assert_clean_error(proc)  # empty stdin from a pipe: an error, not a wait
+
+
+def test_overflowing_inputs_are_a_clean_error() -> None:
+    # Found comparing with PyTorch: a variance beyond 1.8e308 used to crash the JSON writer.
+    doc = '{"x": [[1e200, 1], [-1e200, 2], [0, 3]], "dy": [[1, 1], [1, 1], [1, 1]]}'
+    for fmt in ("json", "csv"):
+        stderr = assert_clean_error(invoke(["bn-grad", "--format", fmt], doc))
+        assert "overflows float64" in stderr
+        assert "RuntimeWarning" not in stderr
+
+
+def test_output_extension_without_a_format_of_its_own(tmp_path: Path) -> None:
+    x, dy = _data()
+    doc = json.dumps({"x": x.tolist(), "dy": dy.tolist()})
+    result = invoke(["bn-grad", "-o", str(tmp_path / "out.txt")], doc)
+    assert result.exit_code == 0, result.stderr
+    assert "dx" in json.loads((tmp_path / "out.txt").read_text())  # JSON, as for JSON input
+
+
+def test_npz_input_with_scalar_eps(tmp_path: Path) -> None:
+    x, dy = _data()
+    np.savez(tmp_path / "in.npz", x=x, dy=dy, eps=np.float64(1e-3))
+    data = json.loads(invoke(["bn-grad", str(tmp_path / "in.npz")]).stdout)
+    assert data["eps"] == 1e-3
+    np.testing.assert_allclose(data["dx"], _closed_form_dx(x, dy, 1e-3), rtol=1e-10)
+
+
+def test_bad_expect_file_is_refused_before_any_output(tmp_path: Path) -> None:
+    x, dy = _data()
+    doc = json.dumps({"x": x.tolist(), "dy": dy.tolist()})
+    (tmp_path / "bad.json").write_text('{"dX": [1]}')
+    result = invoke(["bn-grad", "--expect", str(tmp_path / "bad.json")], doc)
+    assert_clean_error(result)
+    assert result.stdout == ""
+
+
+def test_mean_is_accurate_with_a_large_offset() -> None:
+    # 1000 + 1e-3 noise: the refined mean is within about an ulp of the exact mean
+    # (computed with fractions), where a plain strided sum can be 2-3 ulp off.
+    from fractions import Fraction
+
+    rng = np.random.default_rng(12)
+    x = 1000 + 1e-3 * rng.standard_normal((37, 4))
+    r = batchnorm(x, np.ones_like(x))
+    for j in range(4):
+        exact = sum(Fraction(float(v)) for v in x[:, j]) / 37
+        assert abs(Fraction(float(r.mean[j])) - exact) <= Fraction(np.spacing(1000.0))
+
+
+def test_check_notes_ill_conditioned_features() -> None:
+    doc = json.dumps({"x": [[1000.0], [1000.000001], [1000.000002]], "dy": [[1.0], [0], [0]]})
+    data = json.loads(invoke(["bn-grad", "--format", "json", "--check", "--eps", "0"], doc).stdout)
+    assert any("central differences lose their accuracy" in n for n in data["check"]["notes"])
