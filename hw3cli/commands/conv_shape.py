@@ -203,6 +203,11 @@ def conv_shape(
             raise InputError(f"{flag} works on a single layer; this stack has {len(specs)}")
     if target is not None and min_input:
         raise InputError("--target and --min-input exclude each other")
+    if target is not None and not stacked:
+        from click.core import ParameterSource
+
+        if ctx.get_parameter_source("padding") == ParameterSource.COMMANDLINE:
+            raise InputError("--target solves for the padding: leave --padding out")
 
     if min_input:
         n = len(input_size) if input_size is not None else _axes_of(specs)

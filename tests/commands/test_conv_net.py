@@ -188,6 +188,7 @@ def test_diagram_long_axis_is_elided() -> None:
         (["--input", "8", "--net", ALEXNET, "--target", "3"], "single layer"),
         (["--input", "8", "--kernel", "3", "--diagram", "--axis", "Q"], "no axis 'Q'"),
         (["--kernel", "3", "--target", "3", "--min-input"], "exclude"),
+        (["--input", "8", "--kernel", "3", "--padding", "1", "--target", "8"], "leave --padding"),
     ],
 )
 def test_errors(args: list[str], words: str) -> None:
