@@ -9,6 +9,8 @@ Neither imports Click, so the pure core can raise them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 
 class InputError(Exception):
     """Bad usage or bad input: exit status 2.
@@ -44,3 +46,16 @@ class CheckFailed(Exception):
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+def refuse_unknown(
+    found: Iterable[str], allowed: Sequence[str], *, where: str, kind: str = "key"
+) -> None:
+    """InputError naming every key of ``found`` that is not ``allowed`` (typos such as dY)."""
+    unknown = sorted(set(found) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"unknown {kind}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            where=where,
+            hint=f"use any of: {', '.join(allowed)}",
+        )

@@ -19,7 +19,7 @@ from typing import Any
 
 from hw3cli.commands._options import parse_ints, parse_padding
 from hw3cli.core.conv import LayerSpec
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, refuse_unknown
 from hw3cli.tensor_io.files import parse_json, read_bytes
 
 NET_KEYS = (
@@ -109,13 +109,7 @@ def _flag(value: Any, where: str) -> bool:
 
 def spec_from_fields(fields: dict[str, Any], where: str) -> LayerSpec:
     """A LayerSpec from a dict of the long option names (``--net`` layers)."""
-    unknown = [k for k in fields if k not in NET_KEYS]
-    if unknown:
-        raise InputError(
-            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-            where=where,
-            hint=f"a layer takes {', '.join(NET_KEYS)}",
-        )
+    refuse_unknown(fields, NET_KEYS, where=where)
     if "kernel" not in fields:
         raise InputError(
             "has no kernel", where=where, hint='e.g. {"kernel": 3, "out_channels": 16}'

@@ -16,7 +16,7 @@ import numpy as np
 
 from hw3cli.core.compare import compare, report
 from hw3cli.core.gradcheck import GradCheck
-from hw3cli.errors import CheckFailed, InputError
+from hw3cli.errors import CheckFailed, InputError, refuse_unknown
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import write_atomic
@@ -25,8 +25,25 @@ from hw3cli.tensor_io.readers import Array, Document
 _NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
 
 
-def read_main(path: str | None, requested: str, what: str, hint: str) -> Document:
-    return readers.read_document(path, requested.lower(), what=what, hint=hint)
+def read_main(
+    path: str | None,
+    requested: str,
+    *,
+    main: str,
+    keys: Sequence[str],
+    hint: str,
+    example: str,
+    what: str = "input",
+) -> tuple[Document, dict[str, Any]]:
+    """The main input and its named values: a JSON/NPZ input's keys (checked against
+    ``keys``, ``main`` required), or a CSV/NPY matrix as ``main``."""
+    doc = readers.read_document(path, requested.lower(), what=what, hint=hint)
+    if doc.format not in ("json", "npz"):
+        return doc, {main: doc.values["data"]}
+    refuse_unknown(doc.values, keys, where=doc.source)
+    if main not in doc.values:
+        raise InputError(f"has no {main!r}", where=doc.source, hint=f"e.g. {example}")
+    return doc, dict(doc.values)
 
 
 def parse_number_list(text: str, option: str) -> list[float]:
@@ -138,13 +155,7 @@ def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Ar
     doc = readers.read_document(path, what="--expect", hint="give a file")
     if doc.format in ("csv", "npy"):
         return {emitted: doc.values["data"]}
-    unknown = sorted(set(doc.values) - set(names))
-    if unknown:
-        raise InputError(
-            f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-            where=f"--expect {path}",
-            hint=f"use any of: {', '.join(names)}",
-        )
+    refuse_unknown(doc.values, names, where=f"--expect {path}", kind="name")
     expected: dict[str, Array] = {}
     for name, value in doc.values.items():
         if value is None:

@@ -107,24 +107,14 @@ def bn_grad(
     from hw3cli.output import batchnorm as out
     from hw3cli.tensor_io import readers
 
-    doc = nm.read_main(input_file, input_format, "input", _HINT)
-    values: dict[str, Any] = dict(doc.values)
-    if doc.format in ("json", "npz"):
-        unknown = sorted(set(values) - set(_JSON_KEYS))
-        if unknown:
-            raise InputError(
-                f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-                where=doc.source,
-                hint=f"bn-grad reads {', '.join(_JSON_KEYS)}",
-            )
-        if "x" not in values:
-            raise InputError(
-                "has no 'x'",
-                where=doc.source,
-                hint='e.g. {"x": [[1, 2], [3, 4]], "dy": [[0.1, 0.2], [0.3, 0.4]]}',
-            )
-    else:
-        values = {"x": values["data"]}
+    doc, values = nm.read_main(
+        input_file,
+        input_format,
+        main="x",
+        keys=_JSON_KEYS,
+        hint=_HINT,
+        example='{"x": [[1, 2], [3, 4]], "dy": [[0.1, 0.2], [0.3, 0.4]]}',
+    )
 
     def field(key: str) -> Any:
         where = f"{doc.source}: {key}"

@@ -114,25 +114,16 @@ def softmax_grad(
 
     if labels is not None and target_file is not None:
         raise InputError("give --labels or --target, not both")
-    doc = nm.read_main(input_file, input_format, "logits", _HINT)
-    values: dict[str, Any] = dict(doc.values)
-    if doc.format in ("json", "npz"):
-        unknown = sorted(set(values) - set(_JSON_KEYS))
-        if unknown:
-            raise InputError(
-                f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-                where=doc.source,
-                hint=f"softmax-grad reads {', '.join(_JSON_KEYS)}",
-            )
-        if "logits" not in values:
-            raise InputError(
-                "has no 'logits'",
-                where=doc.source,
-                hint='e.g. {"logits": [[2.0, 1.0, 0.1]], "target": [0]}',
-            )
-        logits = readers.to_array(values["logits"], f"{doc.source}: logits")
-    else:
-        logits = values["data"]
+    doc, values = nm.read_main(
+        input_file,
+        input_format,
+        main="logits",
+        keys=_JSON_KEYS,
+        hint=_HINT,
+        example='{"logits": [[2.0, 1.0, 0.1]], "target": [0]}',
+        what="logits",
+    )
+    logits = readers.to_array(values["logits"], f"{doc.source}: logits")
     if logits.ndim == 1:
         logits = logits.reshape(1, -1)
     if logits.ndim != 2:
