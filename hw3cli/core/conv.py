@@ -188,6 +188,30 @@ def per_axis(values: tuple[int, ...], n: int, what: str) -> tuple[int, ...]:
     return values
 
 
+def axis_values(
+    spec: LayerSpec, n: int
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Kernel, stride, dilation and output padding with one value per axis (the stride
+    defaulting to 1, or to the kernel for pooling)."""
+    kernel = per_axis(spec.kernel, n, "kernel")
+    if spec.stride is not None:
+        stride = per_axis(spec.stride, n, "stride")
+    else:
+        stride = kernel if spec.pool is not None else (1,) * n
+    dilation = per_axis(spec.dilation, n, "dilation")
+    return kernel, stride, dilation, per_axis(spec.output_padding, n, "output-padding")
+
+
+def axis_output_size(spec: LayerSpec, i: int, k: int, s: int, d: int, pad: Padding, op: int) -> int:
+    """One axis's output size by the layer's own formula, without validation."""
+    p_b, p_a = pad
+    if spec.pool is not None:
+        return pool_output_size(i, k, s, d, p_b, p_a, spec.ceil_mode)[0]
+    if spec.transposed:
+        return transposed_output_size(i, k, s, d, p_b, p_a, op)
+    return conv_output_size(i, k, s, d, p_b, p_a)
+
+
 def resolve_padding(
     padding: tuple[Padding, ...] | PaddingRule, n: int
 ) -> tuple[Padding, ...] | Literal["same"]:
@@ -344,13 +368,7 @@ def conv_layer(
     if not 1 <= n <= MAX_AXES:
         raise InputError(f"1 to {MAX_AXES} spatial axes, got {n}", where="input")
     names = axis_names or ("W", "H", "D")[:n]
-    kernel = per_axis(spec.kernel, n, "kernel")
-    if spec.stride is not None:
-        stride = per_axis(spec.stride, n, "stride")
-    else:
-        stride = kernel if spec.pool is not None else (1,) * n
-    dilation = per_axis(spec.dilation, n, "dilation")
-    output_padding = per_axis(spec.output_padding, n, "output-padding")
+    kernel, stride, dilation, output_padding = axis_values(spec, n)
     padding = resolve_padding(spec.padding, n)
 
     if spec.pool is not None and spec.transposed:

@@ -19,10 +19,11 @@ from hw3cli.core.conv import (
     LayerResult,
     LayerSpec,
     Padding,
+    axis_output_size,
+    axis_values,
     conv_layer,
     effective_kernel,
     per_axis,
-    pool_output_size,
     resolve_padding,
 )
 from hw3cli.errors import InputError
@@ -129,16 +130,6 @@ def apply_stack(
 # --- solving ---------------------------------------------------------------------------
 
 
-def _axis_output(spec: LayerSpec, i: int, k: int, s: int, d: int, pad: Padding, op: int) -> int:
-    """Output size on one axis with the layer's own formula (no validation)."""
-    p_b, p_a = pad
-    if spec.pool is not None:
-        return pool_output_size(i, k, s, d, p_b, p_a, spec.ceil_mode)[0]
-    if spec.transposed:
-        return (i - 1) * s - (p_b + p_a) + effective_kernel(k, d) + op
-    return (i + p_b + p_a - effective_kernel(k, d)) // s + 1
-
-
 def _split(total: int) -> Padding:
     return total // 2, total - total // 2
 
@@ -153,14 +144,7 @@ def solve_padding(
     odd pixel after; InputError naming the axis when no padding gives it.
     """
     n = len(input_size)
-    kernel = per_axis(spec.kernel, n, "kernel")
-    stride = (
-        per_axis(spec.stride, n, "stride")
-        if spec.stride is not None
-        else (kernel if spec.pool else (1,) * n)
-    )
-    dilation = per_axis(spec.dilation, n, "dilation")
-    op = per_axis(spec.output_padding, n, "output-padding")
+    kernel, stride, dilation, op = axis_values(spec, n)
     target = per_axis(target, n, "--target")
     pads: list[Padding] = []
     for a in range(n):
@@ -180,7 +164,7 @@ def solve_padding(
             pad = _split(total)
             if limit is not None and max(pad) > limit:
                 continue
-            if t >= 1 and _axis_output(spec, i, k, s, d, pad, op[a]) == t:
+            if t >= 1 and axis_output_size(spec, i, k, s, d, pad, op[a]) == t:
                 found = pad
                 break
         if found is None:
@@ -195,25 +179,17 @@ def solve_padding(
 
 def _min_axis_input(spec: LayerSpec, a: int, n: int, need: int) -> int:
     """The smallest input on axis ``a`` for which this layer gives at least ``need``."""
-    kernel = per_axis(spec.kernel, n, "kernel")
-    stride = (
-        per_axis(spec.stride, n, "stride")
-        if spec.stride is not None
-        else (kernel if spec.pool else (1,) * n)
-    )
-    k, s = kernel[a], stride[a]
-    d = per_axis(spec.dilation, n, "dilation")[a]
-    op = per_axis(spec.output_padding, n, "output-padding")[a]
+    kernel, stride, dilation, output_padding = axis_values(spec, n)
+    k, s, d, op = kernel[a], stride[a], dilation[a], output_padding[a]
     if k < 1 or s < 1 or d < 1:
         raise InputError("kernel, stride and dilation must be at least 1")
     padding = resolve_padding(spec.padding, n)
     least = k if spec.pool == "avg" and n == 3 else 1  # PyTorch's avg_pool3d rule
 
     def output(i: int) -> int:
-        pad = (0, 0) if padding == "same" else padding[a]
         if padding == "same":
             return -(-i // s)
-        return _axis_output(spec, i, k, s, d, pad, op)
+        return axis_output_size(spec, i, k, s, d, padding[a], op)
 
     kk = effective_kernel(k, d)
     if padding == "same":
