@@ -5,7 +5,6 @@ Imported only by those commands, so NumPy is loaded only when they run.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import sys
@@ -125,8 +124,7 @@ def write_result(
     elif fmt == "csv":
         m = matrix()
         if to_file:
-            assert output is not None
-            write_atomic(output, writers.csv_text(m, header).encode("utf-8"))
+            formats.write_text(writers.csv_text(m, header), output)
         else:
             for chunk in writers.iter_csv_lines(m, header):
                 sys.stdout.write(chunk)
@@ -139,13 +137,7 @@ def write_result(
         assert output is not None
         write_atomic(output, writers.npz_bytes(arrays()))
     elif fmt == "table":
-        if to_file:
-            assert output is not None
-            buffer = io.StringIO()
-            table(buffer, False)
-            write_atomic(output, buffer.getvalue().encode("utf-8"))
-        else:
-            table(sys.stdout, formats.colour_enabled(formats.stdout_is_terminal()))
+        formats.write_table(table, output)
     else:  # pragma: no cover - click.Choice allows no other value
         raise InputError(f"unknown format {fmt!r}", where="--format")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -250,10 +249,8 @@ def conv_shape(
     result = conv_layer(specs[0], input_size, in_channels, names)
     if diagram:
         emit_diagram(result, axis, fmt, output)
-    elif target is not None:
-        emit_target(result, batch, lay, explain, fmt, output)
     else:
-        emit(result, batch, lay, explain, fmt, output)
+        emit(result, batch, lay, explain, fmt, output, solved=target is not None)
     for message in result.warnings:  # after the result, which a reader looks at first
         formats.warn(message)
     check(result.output, result, strict, expect, dropped=result.dropped)
@@ -351,29 +348,44 @@ def _axes_of(specs: list[LayerSpec]) -> int:
 
 
 def emit(
-    result: LayerResult, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
+    result: LayerResult,
+    batch: int,
+    layout: Layout,
+    explain: bool,
+    fmt: str,
+    output: str | None,
+    *,
+    solved: bool = False,
 ) -> None:
-    """Write the result in the resolved format to stdout or ``-o FILE``."""
-    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, to_json
+    """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
+    (--target): plain text is the padding, ``BEFORE:AFTER`` per axis, and JSON leads
+    with it."""
+    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table
 
     explanation = explain_layer(result, batch, layout) if explain else None
+    padding = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
+    lines = [f"padding for the target: {padding}"] if solved else []
+    lines += explanation or []
+
+    def json_obj() -> dict[str, Any]:
+        obj = layer_json(result, batch, layout, explanation)
+        return {"padding": [list(a.padding) for a in result.axes], **obj} if solved else obj
+
     _write(
         fmt,
         output,
-        json_obj=lambda: layer_json(result, batch, layout, explanation),
-        plain=lambda: size_text(result.output),
+        json_obj=json_obj,
+        plain=lambda: padding if solved else size_text(result.output),
         explanation=explanation,
         table=lambda stream, colour: render_layer_table(
-            result, batch, layout, explanation, stream, colour
+            result, batch, layout, lines, stream, colour
         ),
-        to_json=to_json,
     )
 
 
 def emit_stack(
     stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
 ) -> None:
-    from hw3cli.output.conv import to_json
     from hw3cli.output.network import explain_stack, render_stack_table, stack_json
 
     explanation = explain_stack(stack, batch, layout) if explain else None
@@ -386,46 +398,14 @@ def emit_stack(
         table=lambda stream, colour: render_stack_table(
             stack, batch, layout, explanation, stream, colour
         ),
-        to_json=to_json,
-    )
-
-
-def emit_target(
-    result: LayerResult, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
-) -> None:
-    """--target: the solved padding (``BEFORE:AFTER`` per axis), then the layer it gives."""
-    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, to_json
-
-    solved = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
-    explanation = explain_layer(result, batch, layout) if explain else None
-
-    def json_obj() -> dict[str, Any]:
-        obj = layer_json(result, batch, layout, explanation)
-        return {"padding": [list(a.padding) for a in result.axes], **obj}
-
-    _write(
-        fmt,
-        output,
-        json_obj=json_obj,
-        plain=lambda: solved,
-        explanation=explanation,
-        table=lambda stream, colour: render_layer_table(
-            result,
-            batch,
-            layout,
-            [f"padding for the target: {solved}", *(explanation or [])],
-            stream,
-            colour,
-        ),
-        to_json=to_json,
     )
 
 
 def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
     import shutil
 
-    from hw3cli.output.conv import to_json
     from hw3cli.output.diagram import draw_axis, render
+    from hw3cli.tensor_io.jsontext import dumps
 
     names = [a.name for a in result.axes]
     chosen = axis.upper() if axis is not None else names[0]
@@ -433,14 +413,10 @@ def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | 
         raise InputError(f"no axis {axis!r}; this layer has {', '.join(names)}", where="--axis")
     width = shutil.get_terminal_size((100, 24)).columns
     lines = draw_axis(result.axes[names.index(chosen)], result.spec.kind, width)
-    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
-    if resolved == "json":
-        formats.write_text(to_json({"axis": chosen, "diagram": lines}), output)
-    elif output is None or output == "-":
-        to_terminal = formats.stdout_is_terminal()
-        render(lines, sys.stdout, formats.colour_enabled(to_terminal))
+    if formats.resolve_format(fmt.lower(), fallback="plain", output=output) == "json":
+        formats.write_text(dumps({"axis": chosen, "diagram": lines}), output)
     else:
-        formats.write_text("".join(line + "\n" for line in lines), output)
+        formats.write_table(lambda stream, colour: render(lines, stream, colour), output)
 
 
 def _run_min_input(
@@ -453,14 +429,14 @@ def _run_min_input(
     output: str | None,
 ) -> None:
     from hw3cli.core.network import apply_stack, min_input
-    from hw3cli.output.conv import to_json
+    from hw3cli.tensor_io.jsontext import dumps
 
     names = axis_names(n, layout)
     sizes = min_input(specs, n)
     stack = apply_stack(specs, sizes, in_channels, names)  # the answer, checked forwards
     resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     if resolved == "json":
-        text = to_json(
+        text = dumps(
             {
                 "min_input": list(sizes),
                 "layout": layout_name(n, layout),
@@ -486,23 +462,18 @@ def _write(
     plain: Any,
     explanation: list[str] | None,
     table: Any,
-    to_json: Any,
 ) -> None:
     """The one place conv-shape output is written, in the resolved format."""
+    from hw3cli.tensor_io.jsontext import dumps
+
     fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     if fmt == "json":
-        text = to_json(json_obj())
+        text = dumps(json_obj())
     elif fmt == "plain":
         text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
     elif fmt == "table":
-        if output is None or output == "-":
-            table(sys.stdout, formats.colour_enabled(formats.stdout_is_terminal()))
-            return
-        import io
-
-        buffer = io.StringIO()
-        table(buffer, False)
-        text = buffer.getvalue()
+        formats.write_table(table, output)
+        return
     else:
         raise InputError(
             f"conv-shape cannot write {fmt}", where="--format", hint="use json, plain or table"

@@ -64,12 +64,6 @@ def layer_json(
     return obj
 
 
-def to_json(obj: dict[str, Any]) -> str:
-    from hw3cli.tensor_io.jsontext import dumps
-
-    return dumps(obj)
-
-
 # --- explanations -----------------------------------------------------------------------
 
 

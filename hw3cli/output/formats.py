@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import IO
 
 EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".npz": "npz", ".txt": "plain"}
@@ -59,6 +60,19 @@ def write_text(text: str, output: str | None, stream: IO[str] | None = None) -> 
     from hw3cli.tensor_io.atomic import write_atomic
 
     write_atomic(output, text.encode("utf-8"))
+
+
+def write_table(render: Callable[[IO[str], bool], None], output: str | None) -> None:
+    """Draw a table (or other text for people) on stdout, in colour where colour is
+    allowed, or into ``-o FILE`` without colour."""
+    if output is None or output == "-":
+        render(sys.stdout, colour_enabled(stdout_is_terminal()))
+        return
+    import io
+
+    buffer = io.StringIO()
+    render(buffer, False)
+    write_text(buffer.getvalue(), output)
 
 
 def warn(message: str) -> None:
