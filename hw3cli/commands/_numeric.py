@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from hw3cli.core.compare import compare, report
+from hw3cli.core.compare import compare, index_text, report
 from hw3cli.core.gradcheck import GradCheck
 from hw3cli.errors import CheckFailed, InputError, refuse_unknown
 from hw3cli.output import formats
@@ -152,11 +152,8 @@ def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Ar
     for name, value in doc.values.items():
         if value is None:
             continue
-        expected[name] = (
-            readers.to_array(value, f"--expect {path}: {name}")
-            if not isinstance(value, (int, float)) or isinstance(value, bool)
-            else np.asarray(float(value))
-        )
+        scalar = isinstance(value, (int, float)) and not isinstance(value, bool)
+        expected[name] = readers.to_array([value] if scalar else value, f"--expect {path}: {name}")
     if not expected:
         raise InputError("holds nothing to compare", where=f"--expect {path}")
     return expected
@@ -220,7 +217,7 @@ def check_report(check: GradCheck) -> str:
         lines.append(f"  {'name':8s} {'index':14s} {'analytic':>24s} {'numeric':>24s}")
         for e in check.worst:
             if not e.passed:
-                index = "[" + ",".join(map(str, e.index)) + "]"
+                index = index_text(e.index)
                 lines.append(f"  {e.name:8s} {index:14s} {e.analytic!r:>24} {e.numeric!r:>24}")
     return "\n".join(lines)
 

@@ -132,20 +132,13 @@ def softmax_grad(
             where=doc.source,
         )
 
+    given = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
     places: dict[str, str] = {
-        key: f"{doc.source}: {key}" if key in values else option
-        for key, option in (
-            ("weight", "--weight"),
-            ("ignore_index", "--ignore-index"),
-            ("label_smoothing", "--label-smoothing"),
-        )
+        key: f"{doc.source}: {key}"
+        if given[key] is None and key in values
+        else "--" + key.replace("_", "-")
+        for key in given
     }
-    if weight is not None:
-        places["weight"] = "--weight"
-    if ignore_index is not None:
-        places["ignore_index"] = "--ignore-index"
-    if label_smoothing is not None:
-        places["label_smoothing"] = "--label-smoothing"
     if labels is not None:
         places["target"] = "--labels"
         targets = _labels(nm.parse_number_list(labels, "--labels"), "--labels")

@@ -38,6 +38,11 @@ class Comparison:
     problems: tuple[str, ...]
 
 
+def index_text(index: tuple[int, ...]) -> str:
+    """``(2, 1)`` -> ``[2,1]``."""
+    return "[" + ",".join(map(str, index)) + "]"
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) if shape else "a single number"
 
@@ -96,7 +101,7 @@ def report(comparison: Comparison, rtol: float, atol: float) -> str:
             f"  {'name':8s} {'index':14s} {'expected':>24s} {'computed':>24s} {'|diff|':>10s}"
         )
         for d in comparison.worst:
-            index = "[" + ",".join(map(str, d.index)) + "]"
+            index = index_text(d.index)
             lines.append(
                 f"  {d.name:8s} {index:14s} {d.expected!r:>24} {d.computed!r:>24} "
                 f"{d.abs_error:10.3g}"

@@ -28,6 +28,11 @@ def shapes(result: LayerResult, batch: int, layout: Layout) -> tuple[list[int], 
     return list(shape_in), list(shape_out)
 
 
+def shape_change(names: str, shape_in: list[int], shape_out: list[int]) -> str:
+    """``(1, 32, 32, 1) -> (1, 30, 30, 1)`` after the layout's letters."""
+    return f"{names}: {tuple(shape_in)} -> {tuple(shape_out)}".replace(",)", ")")
+
+
 def axis_json(axis: AxisResult) -> dict[str, Any]:
     return {
         "name": axis.name,
@@ -136,9 +141,7 @@ def explain_layer(result: LayerResult, batch: int, layout: Layout) -> list[str]:
         lines.extend(explain_axis(axis, kind))
     shape_in, shape_out = shapes(result, batch, layout)
     names = layout_name(len(result.axes), layout)
-    lines.append(
-        f"({', '.join(names)}): {tuple(shape_in)} -> {tuple(shape_out)}".replace(",)", ")")
-    )
+    lines.append(shape_change(f"({', '.join(names)})", shape_in, shape_out))
     return lines
 
 
@@ -178,7 +181,7 @@ def render_layer_table(
     console.print(table)
     shape_in, shape_out = shapes(result, batch, layout)
     names = layout_name(len(result.axes), layout)
-    console.print(Text(f"{names}: {tuple(shape_in)} -> {tuple(shape_out)}".replace(",)", ")")))
+    console.print(Text(shape_change(names, shape_in, shape_out)))
     if result.spec.pool is None:
         console.print(Text(f"parameters {result.params:,}   MACs per sample {result.macs:,}"))
     for line in explanation or []:

@@ -6,7 +6,7 @@ from typing import IO, Any
 
 from hw3cli.core.layout import Layout, full_shape, layout_name
 from hw3cli.core.network import StackResult
-from hw3cli.output.conv import axis_json, explain_axis
+from hw3cli.output.conv import axis_json, explain_axis, shape_change
 
 
 def stack_json(
@@ -73,7 +73,7 @@ def explain_stack(stack: StackResult, batch: int, layout: Layout) -> list[str]:
     shape_in = full_shape(batch, stack.in_channels, stack.input, layout)
     shape_out = full_shape(batch, stack.out_channels, stack.output, layout)
     names = ", ".join(layout_name(len(stack.input), layout))
-    lines.append(f"({names}): {tuple(shape_in)} -> {tuple(shape_out)}".replace(",)", ")"))
+    lines.append(shape_change(f"({names})", list(shape_in), list(shape_out)))
     return lines
 
 
