@@ -160,24 +160,25 @@ def bn_grad(
         if momentum is not None
         else nm.json_number(values, "momentum", doc.source, bn.DEFAULT_MOMENTUM)
     )
+    c = x.shape[axis]
+    if explain and feature >= c:
+        raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
+    gamma_v = bn.feature_vector(g, c, 1.0, "gamma")
+    beta_v = bn.feature_vector(b, c, 0.0, "beta")
+    rm_v = bn.feature_vector(rm, c, 0.0, "running mean")
+    rv_v = bn.feature_vector(rv, c, 1.0, "running var")
     result = bn.batchnorm(
         x,
         dy,
-        g,
-        b,
+        gamma_v,
+        beta_v,
         eps_value,
         axis,
         training=not eval_mode,
-        running_mean=rm,
-        running_var=rv,
+        running_mean=rm_v,
+        running_var=rv_v,
         momentum=momentum_value,
     )
-    c = x.shape[axis]
-    gamma_v = bn.feature_vector(g, c, 1.0, "gamma")
-    beta_v = bn.feature_vector(b, c, 0.0, "beta")
-    if explain and feature >= c:
-        raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
-
     grad_check = None
     if check:
         grad_check = bn.gradcheck_batchnorm(
@@ -188,8 +189,8 @@ def bn_grad(
             result,
             eps_value,
             axis,
-            running_mean=bn.feature_vector(rm, c, 0.0, "running mean"),
-            running_var=bn.feature_vector(rv, c, 1.0, "running var"),
+            running_mean=rm_v,
+            running_var=rv_v,
             max_entries=check_entries,
         )
     if squeeze:
@@ -205,10 +206,7 @@ def bn_grad(
             extra["explanation"] = explanation
         elif resolved != "table":  # CSV or NPZ: the data stays clean, the words go to stderr
             sys.stderr.write("".join(line + "\n" for line in explanation))
-    arrays = out.result_arrays(result)
-    if no_affine:
-        arrays.pop("dgamma")
-        arrays.pop("dbeta")
+    arrays = out.result_arrays(result, affine=not no_affine)
     expected = nm.load_expect(expect, arrays, emit)
     nm.write_result(
         resolved,

@@ -12,9 +12,12 @@ from hw3cli.output.numbers import num, term, terms, vec
 Array = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def result_arrays(result: BatchNormResult) -> dict[str, Any]:
-    """Every quantity by name (the JSON and NPZ outputs hold exactly these)."""
+def result_arrays(result: BatchNormResult, affine: bool = True) -> dict[str, Any]:
+    """Every quantity by name (the NPZ output holds exactly these); without affine
+    parameters there is no dgamma or dbeta."""
     arrays: dict[str, Any] = {name: getattr(result, name) for name in BatchNormResult.NAMES}
+    if not affine:
+        del arrays["dgamma"], arrays["dbeta"]
     if result.running_mean is not None:
         arrays["running_mean"] = result.running_mean
         arrays["running_var"] = result.running_var
@@ -24,10 +27,10 @@ def result_arrays(result: BatchNormResult) -> dict[str, Any]:
 def result_json(
     result: BatchNormResult, extra: dict[str, Any], affine: bool = True
 ) -> dict[str, Any]:
-    obj: dict[str, Any] = result_arrays(result)
-    if not affine:
-        obj["dgamma"] = None
-        obj["dbeta"] = None
+    """The JSON object: every quantity (dgamma and dbeta null without affine), m, eps, mode."""
+    arrays = result_arrays(result, affine)
+    obj: dict[str, Any] = {name: arrays.pop(name, None) for name in BatchNormResult.NAMES}
+    obj.update(arrays)
     obj.update({"m": result.m, "eps": result.eps, "mode": "train" if result.training else "eval"})
     obj.update(extra)
     return obj
