@@ -349,29 +349,18 @@ def gradcheck_batchnorm(
             return batchnorm_forward(xv, g, b, eps, channel_axis).y
         return batchnorm_forward_eval(xv, g, b, rm, rv, eps, channel_axis).y
 
-    def feature(a: Array, index: tuple[int, ...]) -> Array:
-        """The slice of a per-sample array that shares entry ``index``'s feature."""
-        where = [slice(None)] * a.ndim
-        where[channel_axis] = slice(index[channel_axis], index[channel_axis] + 1)
-        return a[tuple(where)]
+    def part(y: Array, j: int) -> float:
+        """The terms of f = sum(y * dy) that belong to feature j."""
+        where = [slice(None)] * y.ndim
+        where[channel_axis] = slice(j, j + 1)
+        return float((y[tuple(where)] * dy[tuple(where)]).sum())
 
-    def f_x(v: Array, index: tuple[int, ...]) -> float:
-        return float((feature(forward_y(v, gamma, beta), index) * feature(dy, index)).sum())
-
-    def f_per_feature(y_of: Any) -> Any:
-        def f(v: Array, index: tuple[int, ...]) -> float:
-            j = index[0]
-            y = y_of(v)
-            where = [slice(None)] * y.ndim
-            where[channel_axis] = slice(j, j + 1)
-            return float((y[tuple(where)] * dy[tuple(where)]).sum())
-
-        return f
-
-    targets = {
-        "dx": (x, result.dx, f_x),
-        "dgamma": (gamma, result.dgamma, f_per_feature(lambda v: forward_y(x, v, beta))),
-        "dbeta": (beta, result.dbeta, f_per_feature(lambda v: forward_y(x, gamma, v))),
+    # each entry is differenced through its own feature's terms: an x entry's feature is
+    # its channel coordinate, a gamma or beta entry's its only one
+    targets: dict[str, tuple[Array, Array, Any]] = {
+        "dx": (x, result.dx, lambda v, i: part(forward_y(v, gamma, beta), i[channel_axis])),
+        "dgamma": (gamma, result.dgamma, lambda v, i: part(forward_y(x, v, beta), i[0])),
+        "dbeta": (beta, result.dbeta, lambda v, i: part(forward_y(x, gamma, v), i[0])),
     }
     checks = [
         check_gradient(name, f, value, analytic, max_entries=max_entries, seed=seed)
