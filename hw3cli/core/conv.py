@@ -18,6 +18,9 @@ Padding = tuple[int, int]
 PaddingRule = Literal["same", "valid"]
 
 MAX_AXES = 3
+MAX_DIGITS = 2000
+"""The most digits of any number a layer takes or gives. Python refuses to turn an int of
+more than 4300 digits into text, and an explanation multiplies two of these numbers."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,20 @@ def conv_macs(
 # --- validation and assembly ----------------------------------------------------------
 
 
+def check_digits(value: int, what: str, where: str | None = None) -> int:
+    """``value`` itself, or an InputError when |value| >= 10**MAX_DIGITS (too long to print).
+
+    The message does not show the number: text of more than 4300 digits is what fails.
+    """
+    if abs(value) >= 10**MAX_DIGITS:
+        raise InputError(
+            f"{what} has more than {MAX_DIGITS} digits",
+            where=where,
+            hint="use smaller numbers",
+        )
+    return value
+
+
 def per_axis(values: tuple[int, ...], n: int, what: str) -> tuple[int, ...]:
     """Broadcast one value to n axes, or check that there is one value per axis."""
     if len(values) == 1:
@@ -242,6 +259,14 @@ def _axis(
 ) -> tuple[AxisResult, list[str]]:
     """One axis of one layer, or an InputError that names the axis and the numbers."""
     where = f"axis {name}"
+    for label, value in (
+        ("input size", i),
+        ("kernel", k),
+        ("stride", s),
+        ("dilation", d),
+        ("output padding", op),
+    ):
+        check_digits(value, label, where)
     for label, value, least in (("input size", i, 1), ("kernel", k, 1), ("stride", s, 1)):
         if value < least:
             raise InputError(f"{label} must be at least {least}, got {value}", where=where)
@@ -249,9 +274,11 @@ def _axis(
         raise InputError(f"dilation must be at least 1, got {d}", where=where)
     same = pad is None
     p_b, p_a = same_padding(i, k, s, d) if pad is None else pad
+    kk = check_digits(effective_kernel(k, d), "the effective kernel d*(k - 1) + 1", where)
+    check_digits(p_b, "padding before", where)
+    check_digits(p_a, "padding after", where)
     if p_b < 0 or p_a < 0:
         raise InputError(f"padding must not be negative, got {p_b}:{p_a}", where=where)
-    kk = effective_kernel(k, d)
     warnings: list[str] = []
     ceil_cut = False
 
@@ -284,6 +311,7 @@ def _axis(
     else:
         o = conv_output_size(i, k, s, d, p_b, p_a)
 
+    check_digits(o, "the output size", where)
     if o < 1:
         if spec.transposed:
             formula = f"({i} - 1)*{s} - ({p_b} + {p_a}) + {kk} + {op} = {o}"
@@ -329,6 +357,10 @@ def _axis(
 
 def _channels(spec: LayerSpec, c_in: int) -> int:
     """Check channels and groups; return the output channels."""
+    check_digits(c_in, "in-channels")
+    if spec.out_channels is not None:
+        check_digits(spec.out_channels, "out-channels")
+    check_digits(spec.groups, "groups")
     if c_in < 1:
         raise InputError(f"must be at least 1, got {c_in}", where="in-channels")
     if spec.pool is not None:
@@ -412,6 +444,8 @@ def conv_layer(
         params = conv_params(kernel, in_channels, c_out, spec.groups, spec.bias)
         size = input_size if spec.transposed else tuple(ax.output for ax in axes)
         macs = conv_macs(kernel, size, in_channels, c_out, spec.groups)
+        check_digits(params, "the number of parameters")
+        check_digits(macs, "the number of MACs per sample")
     return LayerResult(
         spec=spec,
         in_channels=in_channels,

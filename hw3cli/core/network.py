@@ -21,6 +21,7 @@ from hw3cli.core.conv import (
     Padding,
     axis_output_size,
     axis_values,
+    check_digits,
     conv_layer,
     effective_kernel,
     per_axis,
@@ -31,11 +32,24 @@ from hw3cli.errors import InputError
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field, jump and start on one axis after a layer (None: not defined)."""
+    """Receptive field, jump and start on one axis after a layer (None: not defined).
+
+    The start is a multiple of half a pixel, kept exactly as ``halves`` = 2 * start.
+    """
 
     receptive_field: int | None
     jump: int | None
-    start: float | None
+    halves: int | None
+
+    @property
+    def start(self) -> float | None:
+        """halves / 2 as a float; past the float range (1.8e308) the whole number below it."""
+        if self.halves is None:
+            return None
+        try:
+            return self.halves / 2
+        except OverflowError:  # an int: a float cannot hold it, and half a pixel is nothing
+            return self.halves // 2
 
 
 @dataclass(frozen=True)
@@ -83,14 +97,15 @@ def next_field(field: Field, result: LayerResult, axis: int) -> Field:
     """The recurrence of FORMULAS.md section 2 through one layer, on one axis."""
     if result.spec.transposed or field.jump is None:
         return Field(None, None, None)
-    assert field.receptive_field is not None and field.start is not None
+    assert field.receptive_field is not None
+    assert field.halves is not None
     a = result.axes[axis]
     kk = a.effective_kernel
     j = field.jump
     return Field(
         receptive_field=field.receptive_field + (kk - 1) * j,
         jump=j * a.stride,
-        start=field.start + ((kk - 1) / 2 - a.padding[0]) * j,
+        halves=field.halves + (kk - 1 - 2 * a.padding[0]) * j,  # 2*start, in whole numbers
     )
 
 
@@ -112,16 +127,24 @@ def apply_stack(
     """Run the input through every layer; an InputError names the layer that fails."""
     if not specs:
         raise InputError("the network has no layers")
-    fields = tuple(Field(1, 1, 0.5) for _ in input_size)
+    fields = tuple(Field(1, 1, 1) for _ in input_size)  # start 0.5 = 1 half pixel
     size, channels = input_size, in_channels
     layers: list[StackLayer] = []
     for index, spec in enumerate(specs):
         name = layer_name(spec, index)
         try:
             result = conv_layer(spec, size, channels, axis_names)
+            fields = tuple(next_field(f, result, a) for a, f in enumerate(fields))
+            for f in fields:
+                for what, value in (
+                    ("the receptive field", f.receptive_field),
+                    ("the jump", f.jump),
+                    ("the start", f.halves),
+                ):
+                    if value is not None:
+                        check_digits(value, what)
         except InputError as e:
             raise e.at(f"layer {index + 1} ({name})") from None
-        fields = tuple(next_field(f, result, a) for a, f in enumerate(fields))
         layers.append(StackLayer(name, result, fields))
         size, channels = result.output, result.out_channels
     return StackResult(input_size, in_channels, tuple(layers))
@@ -134,6 +157,23 @@ def _split(total: int) -> Padding:
     return total // 2, total - total // 2
 
 
+def padding_candidates(i: int, kk: int, s: int, t: int) -> tuple[int, ...]:
+    """The totals P >= 0 among which lies the smallest that gives output ``t`` (or none).
+
+    With base = (t - 1)*s + k' - i: in floor mode floor((i + P - k')/s) + 1 = t exactly for
+    P in [base, base + s - 1]. In ceil mode (A = i + P - k', q = ceil(A/s)) the output is
+    q + 1, less one when q*s >= i + p_b, p_b = floor(P/2); it is t for P in
+    [base - s + 1, base] with floor(P/2) >= (t - 1)*s - i + 1, and for P in
+    [base + 1, base + s] with floor(P/2) <= t*s - i. Each of these is an interval of P, so
+    its smallest member P >= 0 is one of max(0, base - s + 1, 2*((t - 1)*s - i + 1)),
+    max(0, base) and max(0, base + 1). Pooling's limit ceil(P/2) <= floor(k/2) only bounds
+    P from above: when the smallest member of an interval breaks it, so do the others.
+    """
+    base = (t - 1) * s + kk - i
+    ceil_lower = max(0, base - s + 1, 2 * ((t - 1) * s - i + 1))
+    return tuple(sorted({ceil_lower, max(0, base), max(0, base + 1)}))
+
+
 def solve_padding(
     spec: LayerSpec,
     input_size: tuple[int, ...],
@@ -142,6 +182,10 @@ def solve_padding(
 ) -> tuple[Padding, ...]:
     """Per axis, the smallest total padding that gives ``target``, split evenly with any
     odd pixel after; InputError naming the axis when no padding gives it.
+
+    Closed form: at most three candidate totals per axis (`padding_candidates`; a
+    transposed convolution has one, P = (i - 1)*s + k' + op - t), each checked by the
+    layer's own output formula.
     """
     n = len(input_size)
     kernel, stride, dilation, op = axis_values(spec, n)
@@ -149,13 +193,13 @@ def solve_padding(
     pads: list[Padding] = []
     for a in range(n):
         i, k, s, d, t = input_size[a], kernel[a], stride[a], dilation[a], target[a]
+        if s < 1:
+            raise InputError(f"stride must be at least 1, got {s}", where=f"axis {axis_names[a]}")
         kk = effective_kernel(k, d)
         if spec.transposed:
-            candidates = [(i - 1) * s + kk + op[a] - t]
+            candidates: tuple[int, ...] = ((i - 1) * s + kk + op[a] - t,)
         else:
-            # floor((i + P - k') / s) + 1 = t needs (t - 1) s <= i + P - k' <= (t - 1) s + s - 1
-            low = max(0, (t - 1) * s + kk - i - (s - 1))
-            candidates = list(range(low, max(low, (t - 1) * s + kk - i) + s + 1))
+            candidates = padding_candidates(i, kk, s, t)
         limit = k // 2 if spec.pool is not None else None
         found = None
         for total in candidates:
@@ -177,6 +221,34 @@ def solve_padding(
     return tuple(pads)
 
 
+def smallest_input(
+    spec: LayerSpec, k: int, s: int, d: int, pad: Padding | None, op: int, need: int
+) -> int:
+    """The smallest whole i (of any sign) for which the layer's output on an axis is at
+    least ``need`` (s >= 1; ``pad`` None is 'same'). With P = p_b + p_a:
+
+        same        ceil(i/s) >= need:                  i = (need - 1)*s + 1
+        transposed  (i - 1)*s - P + k' + op >= need:    i = ceil((need - k' - op + P)/s) + 1
+        conv, pool  floor((i + P - k')/s) + 1 >= need:  i = (need - 1)*s + k' - P
+        ceil pool                                       i = (need - 1)*s + 1 + k' - P
+                                                            - min(s, max(0, k' - p_a))
+
+    Ceil pool: with A = i + P - k', q = ceil(A/s), r = q*s - A in [0, s), the output is
+    q + 1 - [r >= k' - p_a]; for A in ((need - 2)*s, (need - 1)*s] it is need exactly when
+    A > (need - 1)*s - (k' - p_a), below that range it is less, and at A = (need - 1)*s + 1
+    it is at least need.
+    """
+    kk = effective_kernel(k, d)
+    if pad is None:
+        return (need - 1) * s + 1
+    total = pad[0] + pad[1]
+    if spec.transposed:
+        return -(-(need - kk - op + total) // s) + 1
+    if spec.pool is not None and spec.ceil_mode:
+        return (need - 1) * s + 1 - min(s, max(0, kk - pad[1])) + kk - total
+    return (need - 1) * s + kk - total
+
+
 def _min_axis_input(spec: LayerSpec, a: int, n: int, need: int) -> int:
     """The smallest input on axis ``a`` for which this layer gives at least ``need``."""
     kernel, stride, dilation, output_padding = axis_values(spec, n)
@@ -185,36 +257,22 @@ def _min_axis_input(spec: LayerSpec, a: int, n: int, need: int) -> int:
         raise InputError("kernel, stride and dilation must be at least 1")
     padding = resolve_padding(spec.padding, n)
     least = k if spec.pool == "avg" and n == 3 else 1  # PyTorch's avg_pool3d rule
-
-    def output(i: int) -> int:
-        if padding == "same":
-            return -(-i // s)
-        return axis_output_size(spec, i, k, s, d, padding[a], op)
-
-    kk = effective_kernel(k, d)
-    if padding == "same":
-        guess = (need - 1) * s + 1
-    elif spec.transposed:
-        p_total = sum(padding[a])
-        guess = -(-(need - kk - op + p_total) // s) + 1
-    else:
-        guess = (need - 1) * s + kk - sum(padding[a]) - s
-    i = max(least, guess)
-    while output(i) < need:  # at most a few steps: the guess is within a stride
-        i += 1
-    return i
+    pad = None if padding == "same" else padding[a]
+    # every output formula grows with i, so no smaller input reaches ``need`` either
+    return max(least, smallest_input(spec, k, s, d, pad, op, need))
 
 
 def min_input(specs: Sequence[LayerSpec], n: int) -> tuple[int, ...]:
     """Per axis, the smallest input for which every layer yields at least one pixel.
 
-    Solved backwards from the last layer (each layer's output grows with its input).
+    Solved backwards from the last layer (each layer's output grows with its input), in
+    closed form per layer (`smallest_input`).
     """
     sizes = []
     for a in range(n):
         need = 1
         for spec in reversed(specs):
-            need = _min_axis_input(spec, a, n, need)
+            need = check_digits(_min_axis_input(spec, a, n, need), "the smallest input")
         sizes.append(need)
     return tuple(sizes)
 

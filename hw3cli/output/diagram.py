@@ -8,6 +8,8 @@ elided in the middle so that the drawing fits the terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import IO
 
 from hw3cli.core.conv import AxisResult
@@ -17,7 +19,11 @@ MAX_WINDOWS = 12
 
 
 def _columns(length: int, width: int) -> tuple[list[int | None], int]:
-    """Which padded positions to show (None: an elision column) and the cell width."""
+    """Which padded positions to show (None: an elision column) and the cell width.
+
+    At most ``width`` positions whatever ``length`` is: the whole axis when it fits, else
+    its two ends around one ``~`` column.
+    """
     for cell in (2, 1):
         if length * cell <= width:
             return list(range(length)), cell
@@ -25,8 +31,29 @@ def _columns(length: int, width: int) -> tuple[list[int | None], int]:
     return [*range(keep), None, *range(length - keep, length)], 1
 
 
+def _windows(count: int) -> list[int]:
+    """The windows to draw: all of them up to MAX_WINDOWS, else both ends around -1 (``...``)."""
+    if count <= MAX_WINDOWS:
+        return list(range(count))
+    half = MAX_WINDOWS // 2
+    return [*range(half), -1, *range(count - half, count)]
+
+
+def tap(start: int, kk: int, d: int, x: int) -> str | None:
+    """What a window starting at ``start`` puts at position x: ``#`` where start <= x <
+    start + k' and (x - start) mod d = 0 (a kernel tap), ``-`` elsewhere in that span (a
+    dilation gap), None outside it."""
+    if not start <= x < start + kk:
+        return None
+    return "#" if (x - start) % d == 0 else "-"
+
+
 def draw_axis(axis: AxisResult, kind: str, width: int) -> list[str]:
-    """The drawing as lines of plain text, at most ``width`` characters wide (roughly)."""
+    """The drawing as lines of plain text, at most ``width`` characters wide (roughly).
+
+    Only the shown columns and windows are computed: the work grows with ``width`` and
+    MAX_WINDOWS, never with the sizes, the kernel, the padding or the stride.
+    """
     p_b, p_a = axis.padding
     i, s, d, kk = axis.input, axis.stride, axis.dilation, axis.effective_kernel
     length = p_b + i + p_a
@@ -41,10 +68,11 @@ def draw_axis(axis: AxisResult, kind: str, width: int) -> list[str]:
             return "x"
         return str((x - p_b) % 10)
 
-    def row(chars: dict[int, str], fill: str = " ") -> str:
+    def row(char: Callable[[int], str | None], fill: str = " ") -> str:
         out = []
         for x in positions:
-            out.append("~" if x is None else chars.get(x, fill))
+            c = "~" if x is None else char(x)
+            out.append(fill if c is None else c)
         return "".join(c.ljust(cell) for c in out).rstrip()
 
     title = (
@@ -52,23 +80,15 @@ def draw_axis(axis: AxisResult, kind: str, width: int) -> list[str]:
         f"padding {p_b}:{p_a} -> output {axis.output}"
         + (f", {axis.dropped} dropped" if axis.dropped else "")
     )
-    lines = [title, "".ljust(label_width) + row({x: base(x) for x in range(length)})]
+    lines = [title, "".ljust(label_width) + row(base)]
     if kind == "convT":
         lines.append("(a transposed convolution scatters each input pixel; no windows to draw)")
         return lines
-    windows = list(range(axis.output))
-    if len(windows) > MAX_WINDOWS:
-        half = MAX_WINDOWS // 2
-        windows = [*windows[:half], -1, *windows[-half:]]
-    for w in windows:
+    for w in _windows(axis.output):
         if w < 0:
             lines.append("...".ljust(label_width))
             continue
-        start = w * s
-        chars: dict[int, str] = {}
-        for x in range(start, min(start + kk, length + kk)):
-            chars[x] = "#" if (x - start) % d == 0 else "-"
-        lines.append(f"w{w}".ljust(label_width) + row(chars))
+        lines.append(f"w{w}".ljust(label_width) + row(partial(tap, w * s, kk, d)))
     lines.append(LEGEND)
     return lines
 

@@ -68,7 +68,7 @@ def explain_stack(stack: StackResult, batch: int, layout: Layout) -> list[str]:
             if field.receptive_field is not None:
                 lines.append(
                     f"  {axis.name}: receptive field {field.receptive_field}, jump {field.jump}, "
-                    f"start {field.start:g}"
+                    f"start {_number(field.start)}"
                 )
     shape_in = full_shape(batch, stack.in_channels, stack.input, layout)
     shape_out = full_shape(batch, stack.out_channels, stack.output, layout)
@@ -77,10 +77,16 @@ def explain_stack(stack: StackResult, batch: int, layout: Layout) -> list[str]:
     return lines
 
 
+def _number(value: Any) -> str:
+    """A float by ``:g`` (31.5), an int in full: ``:g`` would turn an int past 1.8e308 into
+    a float, which fails."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _per_axis(values: list[Any]) -> str:
     if any(v is None for v in values):
         return "-"
-    return "x".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+    return "x".join(_number(v) for v in values)
 
 
 def render_stack_table(

@@ -247,3 +247,83 @@ def test_help_has_examples() -> None:
         result = invoke(["conv-shape", flag])
         assert result.exit_code == 0
         assert "hw3 conv-shape --input 32x32 --kernel 3,3" in result.stdout
+
+
+# --- huge values: bounded work, exit 0 with the answer or a clean exit 2, never exit 70 --
+
+
+def test_min_input_huge_kernel_and_stride() -> None:
+    # floor((i - k)/s) + 1 >= 1 first at i = k = 99999999999999; the layers' scalars mean
+    # two axes
+    result = invoke(["conv-shape", "--min-input", "--layer", "conv k=99999999999999 s=99999999999"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "99999999999999x99999999999999\n"
+
+
+def test_target_huge_stride() -> None:
+    # floor((10 + 0 - 3)/99999999999) + 1 = 1: no padding, and pixels 3..9 are dropped
+    args = ["conv-shape", "--input", "10", "--kernel", "3", "--stride", "99999999999"]
+    result = invoke([*args, "--target", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "0:0\n"
+    assert "7 input pixels 3..9" in result.stderr
+
+
+def test_diagram_huge_input() -> None:
+    # floor((100000000 - 3)/1) + 1 = 99999998 windows, drawn as six, ..., six
+    result = invoke(["conv-shape", "--input", "100000000", "--kernel", "3", "--diagram"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "axis W: input 100000000, kernel 3, stride 1, dilation 1, padding 0:0 -> output 99999998"
+    )
+    assert len(lines) == 16  # title, axis, 6 windows, ..., 6 windows, legend
+    assert "~" in lines[1] and lines[8].strip() == "..."
+    assert lines[-2].split() == ["w99999997", "~", "###"]
+
+
+def test_huge_numbers_in_every_format() -> None:
+    # floor((99999999999999999999999 - 3)/1) + 1 = 99999999999999999999997; parameters
+    # 3*1*99999999999999999 + 99999999999999999 = 399999999999999996
+    args = ["conv-shape", "--input", "99999999999999999999999", "--kernel", "3"]
+    args += ["--out-channels", "99999999999999999"]
+    data = json.loads(invoke([*args, "--format", "json"]).stdout)
+    assert data["output_shape"] == [1, 99999999999999999999997, 99999999999999999]
+    assert data["params"] == 399999999999999996
+    table = invoke([*args, "--format", "table"])
+    assert table.exit_code == 0 and "parameters 399,999,999,999,999,996" in table.stdout
+    explain = invoke([*args, "--explain"])
+    assert explain.exit_code == 0
+    assert (
+        "W' = floor((99999999999999999999999 + 2*0 - 3) / 1) + 1 = 99999999999999999999997"
+        in explain.stdout
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "plain"])
+def test_start_past_the_float_range(fmt: str) -> None:
+    # start = 0.5 + (k - 1)/2 = k/2 = 5*10**399 for input and kernel 10**400: no float
+    # holds it (float(10**400) overflows), so it is printed as a whole number
+    big = str(10**400)
+    args = ["conv-shape", "--input", big, "--layer", f"conv k={big}", "--explain"]
+    result = invoke([*args, "--format", fmt])
+    assert result.exit_code == 0, result.stderr
+    if fmt == "json":
+        assert json.loads(result.stdout)["axes"][0]["start"] == 5 * 10**399
+    assert f"jump 1, start {5 * 10**399}" in result.stdout  # the explanation
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--input", "1" + "0" * 2000, "--kernel", "3"],
+        ["--input", "1" + "0" * 800 + "x1x1", "--kernel", "1" + "0" * 800 + ",1,1"]
+        + ["--out-channels", "1" + "0" * 800, "--in-channels", "1" + "0" * 800],
+        # the smallest input through three strides of 10**1500: (2s + 2)s + 3, 3001 digits
+        ["--min-input", *["--layer", "conv k=3 s=1" + "0" * 1500] * 3],
+        ["--input", "8", "--kernel", "3", "--stride", "1" + "0" * 3000, "--target", "2"],
+    ],
+)
+def test_numbers_too_long_to_print_are_clean_errors(args: list[str]) -> None:
+    stderr = assert_clean_error(invoke(["conv-shape", *args]))
+    assert "more than 2000 digits" in stderr
