@@ -4,17 +4,23 @@ Subcommand modules are imported only when their command runs (or when ``--help``
 them), and none of them imports NumPy or Rich at module level, so ``hw3 --help``, a
 plain ``conv-shape`` and tab completion start as fast as Click itself.
 
-Exit statuses: 0 success; 1 a check the user asked for failed; 2 bad usage or input;
-70 an internal error (a bug: the message asks to report it; ``HW3_DEBUG=1`` shows the
-traceback).
+Exit statuses: 0 success; 1 a check the user asked for failed; 2 bad usage or input
+(and an output that cannot be written); 70 an internal error (a bug: the message asks to
+report it; ``HW3_DEBUG=1`` shows the traceback); 130 and 143 interrupted by SIGINT or
+SIGTERM (temporary files removed, an existing ``-o`` file untouched). A reader that
+closes the pipe early (``hw3 ... | head``) ends hw3 quietly with status 0, as ripgrep
+and fd do.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import signal
 import sys
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
@@ -52,6 +58,19 @@ class ReportedBug(ReportedError):
     exit_code = INTERNAL_ERROR_EXIT
 
 
+class PipeClosed(BaseException):
+    """The reader of stdout went away (``| head``); not an Exception, so that Click does
+    not turn it into its own exit status 1."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; unwinding removes temporary files on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when first needed (Click's lazy-loading recipe)."""
 
@@ -67,6 +86,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from hw3cli.tensor_io.guard import forget_all
+
+        forget_all()
         try:
             return super().invoke(ctx)
         except InputError as e:
@@ -76,9 +98,8 @@ class LazyGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as e:
-            # Broken pipes are Click's to handle; any other OS error names the file.
-            if getattr(e, "errno", None) == 32:
-                raise
+            if e.errno == errno.EPIPE:
+                raise PipeClosed from None
             raise ReportedError(_os_error_text(e)) from None
         except Exception as e:
             if os.environ.get("HW3_DEBUG"):
@@ -144,6 +165,42 @@ def cli() -> None:
     """
 
 
-def main(args: list[str] | None = None, prog_name: str = "hw3") -> None:
-    """Console-script entry point."""
-    cli.main(args=args, prog_name=prog_name)
+def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
+    """Console-script entry point: the exit statuses of the module docstring."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        try:
+            cli.main(args=args, prog_name=prog_name)
+        finally:
+            if sys.stdout is not None:
+                sys.stdout.flush()  # what is still buffered, while errors can be reported
+    except (PipeClosed, BrokenPipeError):
+        _discard_stdout()
+        sys.exit(0)
+    except Interrupted as e:
+        _discard_stdout()
+        sys.stderr.write(f"hw3: interrupted by {signal.Signals(e.signum).name}\n")
+        sys.exit(128 + e.signum)
+    except OSError as e:  # the last flush of stdout failed (a full disk)
+        _discard_stdout()
+        sys.stderr.write(f"Error: stdout: writing the output failed: {e.strerror or e}\n")
+        sys.exit(InputError.exit_code)
+    raise AssertionError("unreachable: Click's standalone mode always exits")  # pragma: no cover
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _discard_stdout() -> None:
+    """Send what stdout still buffers to /dev/null, so that the interpreter's last flush
+    neither fails nor prints to a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

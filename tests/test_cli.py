@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import subprocess
 import sys
 
-import click
 import pytest
 
 from hw3cli import __version__
-from hw3cli.cli import COMMANDS, INTERNAL_ERROR_EXIT, cli
+from hw3cli.cli import COMMANDS, INTERNAL_ERROR_EXIT, Interrupted, cli, main
 from tests.conftest import ROOT, assert_clean_error, invoke, run_hw3
 
 
@@ -90,17 +91,30 @@ def test_os_error_names_the_file(tmp_path: os.PathLike[str]) -> None:
     assert "missing.csv" in stderr
 
 
-def test_keyboard_interrupt_is_not_a_traceback() -> None:
-    @cli.command("interrupt")
-    def interrupt() -> None:
-        raise click.Abort
+@pytest.mark.parametrize(
+    ("raised", "status", "stderr"),
+    [
+        (Interrupted(signal.SIGINT), 130, "hw3: interrupted by SIGINT\n"),
+        (Interrupted(signal.SIGTERM), 143, "hw3: interrupted by SIGTERM\n"),
+        (BrokenPipeError(errno.EPIPE, "Broken pipe"), 0, ""),
+    ],
+)
+def test_main_maps_interrupts_and_closed_pipes_to_their_statuses(
+    raised: BaseException, status: int, stderr: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @cli.command("stop")
+    def stop() -> None:
+        raise raised
 
     try:
-        result = invoke(["interrupt"])
+        with pytest.raises(SystemExit) as stopped:
+            main(["stop"])
     finally:
-        cli.commands.pop("interrupt")
-    assert result.exit_code == 1
-    assert "Traceback" not in result.stderr
+        cli.commands.pop("stop")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert stopped.value.code == status
+    assert capsys.readouterr().err == stderr
 
 
 def test_piped_output_is_plain_and_uncoloured() -> None:

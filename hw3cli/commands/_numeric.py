@@ -33,10 +33,11 @@ def read_main(
     hint: str,
     example: str,
     what: str = "input",
+    delimiter: str = "auto",
 ) -> tuple[Document, dict[str, Any]]:
     """The main input and its named values: a JSON/NPZ input's keys (checked against
     ``keys``, ``main`` required), or a CSV/NPY matrix as ``main``."""
-    doc = readers.read_document(path, requested.lower(), what=what, hint=hint)
+    doc = readers.read_document(path, requested.lower(), what=what, hint=hint, delimiter=delimiter)
     if doc.format not in ("json", "npz"):
         return doc, {main: doc.values["data"]}
     refuse_unknown(doc.values, keys, where=doc.source)
@@ -64,12 +65,13 @@ def parse_number_list(text: str, option: str) -> list[float]:
     return numbers
 
 
-def vector_option(value: str | None, option: str) -> Array | None:
-    """A comma list of numbers (``1,2.5,3``) or a file holding them."""
+def vector_option(value: str | None, option: str, *, delimiter: str = "auto") -> Array | None:
+    """A comma list of numbers (``1,2.5,3``) or a file holding them (its shape kept: the
+    command checks that it is a vector, a row or a column)."""
     if value is None:
         return None
     if os.path.exists(value):
-        return readers.read_matrix(value, what=option).reshape(-1)
+        return matrix_option(value, option, delimiter=delimiter)
     if _NUMBER_LIST.match(value):
         return np.asarray(parse_number_list(value, option), dtype=np.float64)
     raise InputError(
@@ -80,21 +82,63 @@ def vector_option(value: str | None, option: str) -> Array | None:
 
 
 def json_number(values: Mapping[str, Any], key: str, source: str, default: float) -> float:
-    """A number field of a JSON input, ``default`` when absent."""
+    """A finite number field of a JSON (or NPZ) input, ``default`` when absent."""
     if key not in values:
         return default
     value = values[key]
-    if isinstance(value, np.ndarray) and value.size == 1:  # a scalar stored in an NPZ
+    where = f"{source}: {key}"
+    if isinstance(value, np.ndarray):  # an NPZ member: a scalar or one-entry array
+        if value.size != 1:
+            raise InputError(
+                f"must be a number, got an array of shape {readers.shape_text(value.shape)}",
+                where=where,
+            )
         value = float(value.reshape(-1)[0])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a number, got {value!r}", where=f"{source}: {key}")
-    return float(value)
+        raise InputError(f"must be a number, got {describe(value)}", where=where)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(
+            f"{describe(value)} is too large for a float64 (at most about 1.8e308)", where=where
+        ) from None
+    if not np.isfinite(number):
+        beyond = "a number beyond about 1.8e308 is infinite as a float64"
+        raise InputError(
+            f"{describe(value)} is not a finite number",
+            where=where,
+            hint=beyond if np.isinf(number) else None,
+        )
+    return number
 
 
-def matrix_option(value: str, option: str) -> Array:
+def describe(value: Any, limit: int = 40) -> str:
+    """A short text for a value in a message: JSON-like, cut to ``limit`` characters,
+    safe for deep or long values (no repr of the whole)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if value.bit_length() < 13000 else None
+        if digits is not None and digits <= limit:
+            return str(value)
+        return f"a whole number of {digits or 'thousands of'} digits"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def matrix_option(value: str, option: str, *, delimiter: str = "auto") -> Array:
     """An array from a file named by an option (such as --dy)."""
     try:
-        return readers.read_matrix(value, what=option)
+        return readers.read_matrix(value, what=option, delimiter=delimiter)
     except InputError as e:
         raise e.at(option) from None
 
@@ -126,9 +170,9 @@ def write_result(
         if to_file:
             formats.write_text(writers.csv_text(m, header), output)
         else:
-            for chunk in writers.iter_csv_lines(m, header):
-                sys.stdout.write(chunk)
-            sys.stdout.flush()
+            with formats.writing_stdout():
+                for chunk in writers.iter_csv_lines(m, header):
+                    sys.stdout.write(chunk)
     elif fmt == "npz":
         if not to_file:
             raise InputError(
@@ -142,9 +186,11 @@ def write_result(
         raise InputError(f"unknown format {fmt!r}", where="--format")
 
 
-def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Array]:
+def read_expected(
+    path: str, emitted: str, names: Sequence[str], *, delimiter: str = "auto"
+) -> dict[str, Array]:
     """The --expect file: JSON (or NPZ) with output names, or CSV/NPY of the emitted matrix."""
-    doc = readers.read_document(path, what="--expect", hint="give a file")
+    doc = readers.read_document(path, what="--expect", hint="give a file", delimiter=delimiter)
     if doc.format in ("csv", "npy"):
         return {emitted: doc.values["data"]}
     refuse_unknown(doc.values, names, where=f"--expect {path}", kind="name")
@@ -160,12 +206,13 @@ def read_expected(path: str, emitted: str, names: Sequence[str]) -> dict[str, Ar
 
 
 def load_expect(
-    path: str | None, computed: Mapping[str, Any], emitted: str
+    path: str | None, computed: Mapping[str, Any], emitted: str, *, delimiter: str = "auto"
 ) -> dict[str, Array] | None:
     """The --expect file, read (and refused if bad) before anything is written."""
     if path is None:
         return None
-    return read_expected(path, emitted, [k for k, v in computed.items() if v is not None])
+    names = [k for k, v in computed.items() if v is not None]
+    return read_expected(path, emitted, names, delimiter=delimiter)
 
 
 def run_expect(

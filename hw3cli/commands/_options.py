@@ -7,13 +7,17 @@ applies to every spatial axis. Padding also takes ``same``, ``valid`` and
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hw3cli.errors import InputError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,11 +29,26 @@ def split_values(text: str) -> list[str]:
     return _SEPARATORS.split(text.strip())
 
 
+MAX_DIGITS = 2000  # as many as a size, kernel or padding may have (hw3cli.core.conv)
+
+
+def _refuse_long(part: str, text: str, what: str) -> None:
+    """InputError for a number too long to be a size (Python will not even read one of
+    more than 4300 digits)."""
+    if len(part) > MAX_DIGITS:
+        raise InputError(
+            f"a number of {len(part):,} characters has more than {MAX_DIGITS} digits, "
+            "more than any size",
+            where=what,
+        )
+
+
 def parse_ints(text: str, what: str, *, allow_negative: bool = False) -> tuple[int, ...]:
     """A tuple of whole numbers, or an InputError that shows the bad part."""
     parts = split_values(text)
     values: list[int] = []
     for part in parts:
+        _refuse_long(part, text, what)
         ok = re.fullmatch(r"-?\d+" if allow_negative else r"\+?\d+", part)
         if not ok:
             raise InputError(
@@ -48,6 +67,7 @@ def parse_padding(text: str, what: str) -> tuple[tuple[int, int], ...] | str:
         return rule
     pads: list[tuple[int, int]] = []
     for part in split_values(text):
+        _refuse_long(part, text, what)
         m = re.fullmatch(r"(\d+)(?:\s*:\s*(\d+))?", part)
         if not m:
             raise InputError(
@@ -88,6 +108,84 @@ class PaddingType(click.ParamType[Any]):
             self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
 
 
+DELIMITER_NAMES = {
+    "auto": "auto",
+    "comma": ",",
+    "semicolon": ";",
+    "tab": "\t",
+    "space": " ",
+    "whitespace": " ",
+}
+
+
+def parse_delimiter(text: str, what: str = "--delimiter") -> str:
+    """``auto``, or the one character that separates CSV values (``" "``: runs of spaces
+    and tabs), from ``auto``, a name (comma, semicolon, tab, space, whitespace), ``\\t``
+    or a single character other than a digit, a letter, ``.``, ``+``, ``-`` or ``"``."""
+    name = text.strip().lower()
+    if name in DELIMITER_NAMES:
+        return DELIMITER_NAMES[name]
+    if text in ("\\t", "\t"):
+        return "\t"
+    if len(text) == 1 and text.isspace() and text not in "\r\n":
+        return " "
+    if len(text) == 1 and not text.isalnum() and text not in '.+-"\r\n':
+        return text
+    raise InputError(
+        f"{text!r} is not a delimiter",
+        where=what,
+        hint="give auto, comma, semicolon, tab, space, or one character such as '|' "
+        "(not a digit, a letter, '.', '+', '-' or '\"')",
+    )
+
+
+class DelimiterType(click.ParamType[str]):
+    """``auto``, a delimiter's name, or a single character."""
+
+    name = "delimiter"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return parse_delimiter(str(value), "value")
+        except InputError as e:
+            self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        names = ("auto", "comma", "semicolon", "tab", "space")
+        return [CompletionItem(n) for n in names if n.startswith(incomplete.lower())]
+
+
+class FiniteFloat(click.ParamType[float]):
+    """A finite real number, optionally at least ``minimum`` (Click's float takes nan and
+    inf, which would make a tolerance or an epsilon meaningless)."""
+
+    name = "float"
+
+    def __init__(self, minimum: float | None = None):
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{value!r} is below {self.minimum:g}", param, ctx)
+        return number
+
+
+FINITE = FiniteFloat()
+NON_NEGATIVE = FiniteFloat(minimum=0.0)
+
 INPUT_FORMATS = ("auto", "csv", "json", "npy", "npz")
 OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz")
 DEFAULT_RTOL = 1e-6
@@ -95,6 +193,7 @@ DEFAULT_ATOL = 1e-9
 
 INT_TUPLE = IntTuple()
 PADDING = PaddingType()
+DELIMITER = DelimiterType()
 
 
 def format_option(choices: tuple[str, ...], default_text: str) -> Callable[[F], F]:
@@ -134,7 +233,7 @@ def output_option(f: F) -> F:
 
 
 def numeric_options(f: F) -> F:
-    """--input-format, --expect/--rtol/--atol, --check, --format, -o."""
+    """--input-format, --delimiter, --expect/--rtol/--atol, --check, --format, -o."""
     decorators = [
         click.option(
             "--input-format",
@@ -142,6 +241,16 @@ def numeric_options(f: F) -> F:
             default="auto",
             show_default=True,
             help="Format of the main input; auto: by extension, then by content.",
+        ),
+        click.option(
+            "--delimiter",
+            type=DELIMITER,
+            default="auto",
+            show_default=True,
+            help="What separates the values of every CSV read (the input, --dy, --target, "
+            "--expect, ...): comma, semicolon, tab, space (runs of whitespace) or one "
+            "character; auto: ';' if the first line has one, else a tab, else ',', else "
+            "spaces.",
         ),
         click.option(
             "--check",
@@ -164,14 +273,14 @@ def numeric_options(f: F) -> F:
         ),
         click.option(
             "--rtol",
-            type=click.FloatRange(min=0),
+            type=NON_NEGATIVE,
             default=DEFAULT_RTOL,
             show_default=True,
             help="Relative tolerance of --expect.",
         ),
         click.option(
             "--atol",
-            type=click.FloatRange(min=0),
+            type=NON_NEGATIVE,
             default=DEFAULT_ATOL,
             show_default=True,
             help="Absolute tolerance of --expect.",

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from hw3cli.commands._options import layout_option, numeric_options
+from hw3cli.commands._options import FINITE, layout_option, numeric_options
 from hw3cli.core.layout import Layout
 
 EPILOG = """\b
@@ -40,7 +40,7 @@ _HINT = "give a file (hw3 bn-grad batch.json) or pipe data in (cat x.csv | hw3 b
 @click.option("--dy", "dy_file", default=None, metavar="FILE", help="Upstream gradient dL/dy.")
 @click.option("--gamma", default=None, help="Scale: a comma list or a file [default: ones].")
 @click.option("--beta", default=None, help="Shift: a comma list or a file [default: zeros].")
-@click.option("--eps", type=float, default=None, help="Added to the variance [default: 1e-5].")
+@click.option("--eps", type=FINITE, default=None, help="Added to the variance [default: 1e-5].")
 @layout_option("Which axis of a rank-4 input is the channel.")
 @click.option("--no-affine", is_flag=True, help="No gamma and beta (PyTorch's affine=False).")
 @click.option(
@@ -55,7 +55,7 @@ _HINT = "give a file (hw3 bn-grad batch.json) or pipe data in (cat x.csv | hw3 b
 @click.option("--running-var", default=None, help="Running variance [default: ones].")
 @click.option(
     "--momentum",
-    type=float,
+    type=FINITE,
     default=None,
     help="Running-statistics update factor, PyTorch's convention [default: 0.1].",
 )
@@ -87,6 +87,7 @@ def bn_grad(
     explain: bool,
     feature: int,
     input_format: str,
+    delimiter: str,
     check: bool,
     check_entries: int,
     expect: str | None,
@@ -114,6 +115,7 @@ def bn_grad(
         keys=_JSON_KEYS,
         hint=_HINT,
         example='{"x": [[1, 2], [3, 4]], "dy": [[0.1, 0.2], [0.3, 0.4]]}',
+        delimiter=delimiter,
     )
 
     def field(key: str) -> Any:
@@ -121,29 +123,45 @@ def bn_grad(
         return readers.to_array(values[key], where)
 
     x = field("x")
+    if x.ndim not in (1, 2, 4):
+        got = f"has {x.ndim} axes (shape {readers.shape_text(x.shape)})" if x.ndim else ""
+        raise InputError(
+            f"x {got or 'is a single number'}; bn-grad takes m x D rows "
+            "(2 axes: one sample a row, one feature a column) or a rank-4 tensor",
+            where=doc.source,
+            hint="e.g. [[1, 2], [3, 4]]: 2 samples of 2 features",
+        )
     if dy_file is not None:
-        dy = nm.matrix_option(dy_file, "--dy")
+        dy, dy_place = nm.matrix_option(dy_file, "--dy", delimiter=delimiter), f"--dy {dy_file}"
     elif "dy" in values:
-        dy = field("dy")
+        dy, dy_place = field("dy"), doc.source
     else:
         raise InputError(
             "the upstream gradient dy is missing",
             hint="give --dy FILE (same shape as x), or a JSON input with a 'dy' key",
         )
+    dy_shape, x_shape = readers.shape_text(dy.shape), readers.shape_text(x.shape)
     squeeze = x.ndim == 1
     if squeeze:
-        x, dy = x.reshape(-1, 1), dy.reshape(-1, 1) if dy.ndim == 1 else dy
-    if x.ndim == 3 or x.ndim > 4:
+        x = x.reshape(-1, 1)
+    if dy.ndim == 1 and x.ndim == 2 and x.shape[1] == 1:  # a list against a column
+        dy = dy.reshape(-1, 1)
+    if dy.shape != x.shape:
         raise InputError(
-            f"x has {x.ndim} axes; bn-grad takes m x D rows (2 axes) or a rank-4 tensor",
-            where=f"{doc.source}: x",
+            f"dy has shape {dy_shape} but x has shape {x_shape}",
+            where=dy_place,
+            hint="dy is the upstream gradient dL/dy: give one value per value of x, in x's shape",
         )
     lay: Layout = layout.lower()  # type: ignore[assignment]
     axis = 1 if x.ndim == 2 else channel_axis(x.ndim, lay)
 
+    places: dict[str, str] = {}
+
     def option_or_field(value: str | None, option: str, key: str) -> Any:
         if value is not None:
-            return nm.vector_option(value, option)
+            places[key] = option
+            return nm.vector_option(value, option, delimiter=delimiter)
+        places[key] = f"{doc.source}: {key}"
         return field(key) if key in values else None
 
     g = option_or_field(gamma, "--gamma", "gamma")
@@ -163,10 +181,10 @@ def bn_grad(
     c = x.shape[axis]
     if explain and feature >= c:
         raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
-    gamma_v = bn.feature_vector(g, c, 1.0, "gamma")
-    beta_v = bn.feature_vector(b, c, 0.0, "beta")
-    rm_v = bn.feature_vector(rm, c, 0.0, "running mean")
-    rv_v = bn.feature_vector(rv, c, 1.0, "running var")
+    gamma_v = bn.feature_vector(g, c, 1.0, places["gamma"])
+    beta_v = bn.feature_vector(b, c, 0.0, places["beta"])
+    rm_v = bn.feature_vector(rm, c, 0.0, places["running_mean"])
+    rv_v = bn.feature_vector(rv, c, 1.0, places["running_var"])
     result = bn.batchnorm(
         x,
         dy,
@@ -207,7 +225,7 @@ def bn_grad(
         elif resolved != "table":  # CSV or NPZ: the data stays clean, the words go to stderr
             sys.stderr.write("".join(line + "\n" for line in explanation))
     arrays = out.result_arrays(result, affine=not no_affine)
-    expected = nm.load_expect(expect, arrays, emit)
+    expected = nm.load_expect(expect, arrays, emit, delimiter=delimiter)
     nm.write_result(
         resolved,
         output,

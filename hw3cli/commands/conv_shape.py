@@ -402,7 +402,6 @@ def emit_stack(
 
 
 def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
-    import shutil
 
     from hw3cli.output.diagram import draw_axis, render
     from hw3cli.tensor_io.jsontext import dumps
@@ -411,7 +410,7 @@ def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | 
     chosen = axis.upper() if axis is not None else names[0]
     if chosen not in names:
         raise InputError(f"no axis {axis!r}; this layer has {', '.join(names)}", where="--axis")
-    width = shutil.get_terminal_size((100, 24)).columns
+    width, _ = formats.terminal_size(formats.stdout_is_terminal())
     lines = draw_axis(result.axes[names.index(chosen)], result.spec.kind, width)
     if formats.resolve_format(fmt.lower(), fallback="plain", output=output) == "json":
         formats.write_text(dumps({"axis": chosen, "diagram": lines}), output)

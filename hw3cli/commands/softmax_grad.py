@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from hw3cli.commands._options import numeric_options
+from hw3cli.commands._options import FINITE, numeric_options
 
 EPILOG = """\b
 Examples:
@@ -61,7 +61,7 @@ JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
     help="Rows with this label get zero loss and gradient [default: -100, as PyTorch].",
 )
 @click.option(
-    "--label-smoothing", type=float, default=None, help="e in [0, 1]: t' = (1 - e) t + e/K."
+    "--label-smoothing", type=FINITE, default=None, help="e in [0, 1]: t' = (1 - e) t + e/K."
 )
 @click.option(
     "--jacobian", is_flag=True, help="Also output each sample's softmax Jacobian (K x K)."
@@ -91,6 +91,7 @@ def softmax_grad(
     explain: bool,
     sample: int,
     input_format: str,
+    delimiter: str,
     check: bool,
     check_entries: int,
     expect: str | None,
@@ -122,14 +123,18 @@ def softmax_grad(
         hint=_HINT,
         example='{"logits": [[2.0, 1.0, 0.1]], "target": [0]}',
         what="logits",
+        delimiter=delimiter,
     )
     logits = readers.to_array(values["logits"], f"{doc.source}: logits")
     if logits.ndim == 1:
         logits = logits.reshape(1, -1)
     if logits.ndim != 2:
+        got = f"{logits.ndim} axes (shape {readers.shape_text(logits.shape)})"
         raise InputError(
-            f"logits must be a matrix, one sample a row; got {logits.ndim} axes",
+            f"logits must be a matrix N x K, one sample a row; got "
+            f"{got if logits.ndim else 'a single number'}",
             where=doc.source,
+            hint="e.g. [[2.0, 1.0, 0.1]]: 1 sample of 3 classes",
         )
 
     given = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
@@ -144,7 +149,8 @@ def softmax_grad(
         targets = _labels(nm.parse_number_list(labels, "--labels"), "--labels")
     elif target_file is not None:
         places["target"] = f"--target {target_file}"
-        targets = _targets(nm.matrix_option(target_file, "--target"), places["target"])
+        target_array = nm.matrix_option(target_file, "--target", delimiter=delimiter)
+        targets = _targets(target_array, places["target"])
     elif "target" in values:
         places["target"] = f"{doc.source}: target"
         targets = _targets(readers.to_array(values["target"], places["target"]), places["target"])
@@ -155,9 +161,9 @@ def softmax_grad(
         )
 
     reduction_value = reduction or _json_choice(values, "reduction", doc.source) or "sum"
-    weight_v = nm.vector_option(weight, "--weight") if weight is not None else None
+    weight_v = nm.vector_option(weight, "--weight", delimiter=delimiter)
     if weight_v is None and "weight" in values:
-        weight_v = readers.to_array(values["weight"], f"{doc.source}: weight").reshape(-1)
+        weight_v = readers.to_array(values["weight"], f"{doc.source}: weight")
     if ignore_index is None and "ignore_index" in values:
         ignore_index = _json_int(values, "ignore_index", doc.source)
     if label_smoothing is None:
@@ -226,7 +232,7 @@ def softmax_grad(
         elif resolved != "table":
             sys.stderr.write("".join(line + "\n" for line in explanation))
     arrays = out.result_arrays(result, jac)
-    expected = nm.load_expect(expect, arrays, emit)
+    expected = nm.load_expect(expect, arrays, emit, delimiter=delimiter)
     nm.write_result(
         resolved,
         output,
@@ -277,13 +283,19 @@ def _labels(values: Any, where: str) -> Any:
 def _targets(array: Any, where: str) -> Any:
     """A column (or list) of class indices, or a matrix of probability rows."""
     from hw3cli.core.softmax import Targets
+    from hw3cli.tensor_io.readers import shape_text
 
     if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
         return _labels(array, where)
     if array.ndim != 2:
         from hw3cli.errors import InputError
 
-        raise InputError(f"expected labels or probability rows, got {array.ndim} axes", where=where)
+        got = f"{array.ndim} axes (shape {shape_text(array.shape)})" if array.ndim else ""
+        raise InputError(
+            f"expected N labels or N probability rows (N x K), got {got or 'a single number'}",
+            where=where,
+            hint="labels are a list, [0, 2, 1]; probabilities a matrix, one row per sample",
+        )
     return Targets(probs=array)
 
 

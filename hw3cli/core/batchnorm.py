@@ -307,13 +307,23 @@ def _finite(result: BatchNormResult) -> BatchNormResult:
 
 
 def _shape(a: Array) -> str:
-    return "x".join(str(n) for n in a.shape)
+    return "x".join(str(n) for n in a.shape) if a.ndim else "() (a single number)"
 
 
 def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:
+    """A per-feature vector of length C: ``default`` when None, one number for every
+    feature, or C numbers in a vector, a row or a column (at most one axis longer than 1,
+    so that PyTorch's (1, C, 1, 1) works too). ``what`` names it in errors."""
     if v is None:
         return np.full(c, default)
-    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    v = np.asarray(v, dtype=np.float64)
+    if sum(n > 1 for n in v.shape) > 1:
+        raise InputError(
+            f"has shape {_shape(v)}; expected {c} numbers, one per feature (channel) of x",
+            where=what,
+            hint="give a list (1,2,3), or a file with one row or one column",
+        )
+    v = v.reshape(-1)
     if v.size == 1 and c != 1:
         return np.full(c, float(v[0]))
     if v.size != c:

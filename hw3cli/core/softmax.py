@@ -213,7 +213,15 @@ def cross_entropy(
     if weight is None:
         w = np.ones(k)
     else:
-        w = np.asarray(weight, dtype=np.float64).reshape(-1)
+        w = np.asarray(weight, dtype=np.float64)
+        if sum(n > 1 for n in w.shape) > 1:
+            shape = "x".join(map(str, w.shape))
+            raise InputError(
+                f"has shape {shape}; expected {k} class weights, one per column of the logits",
+                where=where["weight"],
+                hint="give a list (1,2,1), or a file with one row or one column",
+            )
+        w = w.reshape(-1)
         if w.size != k:
             raise InputError(f"{w.size} weights for {k} classes", where=where["weight"])
         if (w < 0).any():

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import errno
 from typing import IO
 
 from rich.console import Console
+
+
+class _Console(Console):
+    """Rich's console, except that a closed pipe (``| head``) is reported to the caller
+    like any other write error instead of ending the program with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
 def make_console(stream: IO[str], colour: bool) -> Console:
@@ -14,8 +23,10 @@ def make_console(stream: IO[str], colour: bool) -> Console:
     Colour follows `hw3cli.output.formats.colour_enabled`: off on a non-terminal, with
     NO_COLOR set and non-empty, or with TERM=dumb.
     """
-    width = None if stream.isatty() else _columns() or 100
-    return Console(
+    from hw3cli.output.formats import terminal_size
+
+    width, height = terminal_size(stream.isatty())
+    return _Console(
         file=stream,
         markup=False,
         emoji=False,
@@ -23,11 +34,6 @@ def make_console(stream: IO[str], colour: bool) -> Console:
         no_color=not colour,
         color_system="auto" if colour else None,
         width=width,
+        height=height,
         force_terminal=colour or None,
     )
-
-
-def _columns() -> int:
-    """COLUMNS from the environment, 0 when unset or not a number."""
-    text = os.environ.get("COLUMNS", "")
-    return int(text) if text.isdigit() else 0

@@ -7,9 +7,12 @@ command's format for scripts. With ``-o FILE`` the extension decides (``.json``,
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO
 
 EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".npz": "npz", ".txt": "plain"}
@@ -41,6 +44,23 @@ def resolve_format(
     return "table" if stdout_is_terminal() else fallback
 
 
+MAX_WIDTH = 1000  # columns: what a drawing or table is ever made for
+MAX_HEIGHT = 1000
+
+
+def terminal_size(is_terminal: bool) -> tuple[int, int]:
+    """Columns and lines to draw for: the terminal's (COLUMNS and LINES first), or for a
+    file or pipe COLUMNS or 100 columns; always between 20 and `MAX_WIDTH` columns, so
+    that an absurd COLUMNS costs nothing."""
+    if is_terminal:
+        columns, lines = shutil.get_terminal_size((100, 24))
+    else:
+        text = os.environ.get("COLUMNS", "")
+        columns = int(text) if text.isdigit() and len(text) < 6 else 100
+        lines = 24
+    return max(20, min(columns, MAX_WIDTH)), max(1, min(lines, MAX_HEIGHT))
+
+
 def colour_enabled(to_terminal: bool) -> bool:
     """Colour only on a terminal, never with NO_COLOR set and non-empty or TERM=dumb."""
     if not to_terminal:
@@ -50,12 +70,28 @@ def colour_enabled(to_terminal: bool) -> bool:
     return os.environ.get("TERM") != "dumb"
 
 
+@contextmanager
+def writing_stdout() -> Iterator[None]:
+    """Write to stdout and flush it; a failure (a full disk) is an InputError that says
+    writing the output failed. A closed pipe (``| head``) is left to the caller."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            raise
+        from hw3cli.tensor_io.atomic import write_failed
+
+        raise write_failed(e, "stdout") from None
+
+
 def write_text(text: str, output: str | None, stream: IO[str] | None = None) -> None:
     """Write ``text`` to stdout (``output`` None or ``-``) or atomically to a file."""
     if output is None or output == "-":
         out = stream if stream is not None else sys.stdout
-        out.write(text)
-        out.flush()
+        with writing_stdout():
+            out.write(text)
+            out.flush()
         return
     from hw3cli.tensor_io.atomic import write_atomic
 
@@ -66,7 +102,8 @@ def write_table(render: Callable[[IO[str], bool], None], output: str | None) -> 
     """Draw a table (or other text for people) on stdout, in colour where colour is
     allowed, or into ``-o FILE`` without colour."""
     if output is None or output == "-":
-        render(sys.stdout, colour_enabled(stdout_is_terminal()))
+        with writing_stdout():
+            render(sys.stdout, colour_enabled(stdout_is_terminal()))
         return
     import io
 

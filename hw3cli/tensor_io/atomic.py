@@ -1,41 +1,92 @@
-"""Writing a file so that a failure leaves any existing file untouched."""
+"""Writing ``-o FILE`` so that a failure, or an interrupt, leaves any existing file untouched.
+
+A regular file is written to a temporary file beside it and renamed into place; the
+rename is atomic, so readers see the old file or the new one, never half of one. A
+symbolic link is followed (the file it names is replaced, the link stays). A device or
+a pipe (``-o /dev/stdout``, ``-o /dev/null``) is written directly: it cannot be replaced.
+A file the command is reading is never written (`hw3cli.tensor_io.guard`).
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
 
 from hw3cli.errors import InputError
+from hw3cli.tensor_io.guard import refuse_overwrite
+
+
+def write_failed(e: OSError, where: str) -> InputError:
+    """The error for an output that could not be written (a full disk, no permission)."""
+    reason = e.strerror or str(e)
+    return InputError(f"writing the output failed: {reason}", where=where)
+
+
+@contextmanager
+def atomic_output(path: str) -> Iterator[IO[bytes]]:
+    """A binary file to write ``path``'s new content into; it replaces ``path`` only when
+    the ``with`` block ends without an exception."""
+    where = f"-o {path}"
+    refuse_overwrite(path)
+    if os.path.isdir(path):
+        raise InputError("is a folder, not a file", where=where)
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        with _writing(where):  # a device or a pipe: written in place
+            f = open(path, "wb")  # noqa: SIM115 - closed below, its errors reported
+        try:
+            with _writing(where):
+                yield f
+                f.flush()
+        finally:
+            with _writing(where):
+                f.close()
+        return
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise InputError(
+            f"the folder {os.path.dirname(os.path.abspath(path))} does not exist", where=where
+        )
+    tmp = None
+    try:
+        with _writing(where):
+            fd, tmp = tempfile.mkstemp(prefix=".hw3-", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            _copy_mode(target, tmp)
+            os.replace(tmp, target)
+            tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+    """Write ``data`` to ``path`` atomically (see `atomic_output`)."""
+    with atomic_output(path) as f:
+        f.write(data)
 
-    The rename is atomic on POSIX and Windows, so readers see the old file or the new
-    one, never half of one, and an error leaves the old file as it was.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"the folder {directory} does not exist", where=f"-o {path}")
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a file", where=f"-o {path}")
+
+@contextmanager
+def _writing(where: str) -> Iterator[None]:
+    """OSError while writing -> InputError saying that writing the output failed."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".hw3-", suffix=".tmp", dir=directory)
+        yield
     except OSError as e:
-        raise InputError(f"cannot write there: {e.strerror}", where=f"-o {path}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        raise write_failed(e, where) from None
+
+
+def _copy_mode(target: str, tmp: str) -> None:
+    """The new file keeps the old one's permissions, or gets the usual ones for a new file."""
+    if os.path.exists(target):
+        os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)

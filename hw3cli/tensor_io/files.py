@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from itertools import accumulate
 from typing import Any
 
 from hw3cli.errors import InputError
+from hw3cli.tensor_io.guard import note_read, note_stdin
 
 
 def source_name(path: str | None) -> str:
@@ -29,6 +32,7 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
         isatty = getattr(stdin, "isatty", None)
         if isatty is not None and isatty():
             raise InputError(f"no {what} given and standard input is a terminal", hint=hint)
+        note_stdin()
         buffer = getattr(stdin, "buffer", None)
         data = buffer.read() if buffer is not None else stdin.read().encode("utf-8")
         if not data.strip():
@@ -39,6 +43,7 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
         raise InputError("is a folder, not a file", where=path)
     try:
         with open(path, "rb") as f:
+            note_read(path, os.fstat(f.fileno()))
             return f.read()
     except FileNotFoundError:
         raise InputError("no such file", where=path) from None
@@ -46,21 +51,75 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
         raise InputError(f"cannot read it: {e.strerror}", where=path) from None
 
 
+MAX_JSON_DEPTH = 100  # levels of [ and {; hw3's inputs need a handful
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')  # unterminated too: linear
+_ALL_BUT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_PAIR = re.compile(rb"\[\]|\{\}")
+_OPENING_RUN = re.compile(rb"[\[{]{" + str(MAX_JSON_DEPTH + 1).encode() + rb"}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_too_deep(data: bytes) -> bool:
+    """Whether the brackets of JSON text (outside strings) nest more than
+    ``MAX_JSON_DEPTH`` levels deep.
+
+    Without recursion and in a few passes over the brackets (each pass removes the
+    innermost pairs: one level), so that 10,000,000 ``[`` are refused at once rather
+    than handed to the parser.
+    """
+    cap = MAX_JSON_DEPTH
+    if data.count(b"[") + data.count(b"{") <= cap:
+        return False
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _ALL_BUT_BRACKETS)
+    if _OPENING_RUN.search(brackets):  # the usual attack, found at once
+        return True
+    for _ in range(cap):
+        inner = _PAIR.sub(b"", brackets)
+        if len(inner) == len(brackets):
+            break
+        brackets = inner
+    else:
+        if _PAIR.search(brackets):  # a level left after cap levels
+            return True
+    if not brackets:
+        return False
+    # unbalanced (not valid JSON): the depth of what is left
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > cap
+
+
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
 
 
 def parse_json(data: bytes, source: str) -> Any:
-    """The JSON value; NaN and Infinity are refused."""
+    """The JSON value; NaN and Infinity are refused, and so is nesting deeper than
+    ``MAX_JSON_DEPTH`` levels (found before parsing) and a whole number of more digits
+    than Python converts (4300 by default)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", where=source) from None
+    too_deep = InputError(
+        f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels of [ and {{)",
+        where=source,
+        hint="hw3's inputs nest a few levels (a matrix: 2): check the brackets",
+    )
+    if json_too_deep(data):
+        raise too_deep
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as e:
         raise InputError(
             f"not valid JSON: {e.msg}", where=f"{source}, line {e.lineno}, column {e.colno}"
         ) from None
+    except RecursionError:
+        raise too_deep from None
     except ValueError as e:
+        if "integer string conversion" in str(e):
+            limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+            raise InputError(
+                f"holds a whole number of more than {limit} digits, too large for a float64 "
+                "(at most about 1.8e308)",
+                where=source,
+            ) from None
         raise InputError(f"not valid JSON: {e}", where=source) from None

@@ -4,13 +4,24 @@ Every problem is an InputError that names the place: the file, the row and colum
 bad CSV cell, the JSON key and index of a bad entry. Non-finite numbers are refused.
 CSV is read in blocks of rows (`iter_csv_blocks`) so that a streaming consumer can use
 the same parser later.
+
+CSV: the delimiter is given (a single character; ``" "`` means runs of whitespace, as
+``np.savetxt`` writes) or ``auto``, found on the first non-blank line (`detect_delimiter`).
+Row 1 is a header when none of its cells is a number. NPY and NPZ: the header is read
+and checked (a real-number dtype, a declared size equal to the bytes present) before
+anything is allocated; pickles are never loaded.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+import math
 import os
+import re
+import struct
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +38,9 @@ _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".json": "json", ".npy": "npy", ".n
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 BLOCK_ROWS = 65536
+WHITESPACE = " "  # the delimiter value that means "runs of spaces and tabs"
+MAX_AXES = 32
+NPY_MAX_HEADER = 65536  # bytes of header text; NumPy writes well under 1 kB
 
 
 @dataclass(frozen=True)
@@ -57,14 +71,22 @@ def detect_format(path: str | None, data: bytes, requested: str = "auto") -> str
 
 
 def read_document(
-    path: str | None, requested: str = "auto", *, what: str = "input", hint: str = ""
+    path: str | None,
+    requested: str = "auto",
+    *,
+    what: str = "input",
+    hint: str = "",
+    delimiter: str = "auto",
 ) -> Document:
-    """Read ``path`` (or stdin) in its format into a Document."""
+    """Read ``path`` (or stdin) in its format into a Document.
+
+    ``delimiter`` applies to CSV: ``auto`` or a single character (``" "``: whitespace).
+    """
     data = read_bytes(path, what=what, hint=hint)
     fmt = detect_format(path, data, requested)
     name = source_name(path)
     if fmt == "csv":
-        matrix, header = parse_csv(data, name)
+        matrix, header = parse_csv(data, name, delimiter)
         return Document(name, "csv", {"data": matrix}, header)
     if fmt == "json":
         raw = parse_json(data, name)
@@ -77,9 +99,11 @@ def read_document(
     raise InputError(f"unknown input format {fmt!r}", where="--input-format")
 
 
-def read_matrix(path: str, *, what: str, requested: str = "auto") -> Array:
+def read_matrix(path: str, *, what: str, requested: str = "auto", delimiter: str = "auto") -> Array:
     """One numeric array from a file of any format (a JSON file: its only array)."""
-    doc = read_document(path, requested, what=what, hint=f"give {what} as a file")
+    doc = read_document(
+        path, requested, what=what, hint=f"give {what} as a file", delimiter=delimiter
+    )
     if len(doc.values) != 1:
         names = ", ".join(sorted(doc.values))
         raise InputError(f"holds several arrays ({names}); expected one", where=doc.source)
@@ -87,7 +111,23 @@ def read_matrix(path: str, *, what: str, requested: str = "auto") -> Array:
     return to_array(value, doc.source if doc.format != "json" else f"{doc.source}: {key}")
 
 
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``3x4``; ``() (a single number)`` for a scalar."""
+    return "x".join(map(str, shape)) if shape else "() (a single number)"
+
+
 # --- CSV --------------------------------------------------------------------------------
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines, with any of \\n, \\r\\n and \\r ending one (as ``open`` reads);
+    a comment line (``#`` first, as ``np.savetxt`` writes a header) is read as a blank line,
+    so that every line keeps its number."""
+    for line in io.StringIO(text, newline=None):
+        yield "\n" if line.lstrip().startswith("#") else line
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
 def _is_number(text: str) -> bool:
@@ -98,104 +138,252 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def iter_csv_blocks(
-    text: str, source: str, block_rows: int = BLOCK_ROWS
-) -> Iterator[tuple[int, list[list[str]]]]:
-    """Blocks of (first line number, rows of cells); blank lines skipped."""
-    block: list[list[str]] = []
-    first = 0
-    reader = csv.reader(io.StringIO(text))
+def _delimiter_name(delimiter: str) -> str:
+    return {"\t": "tabs", WHITESPACE: "spaces"}.get(delimiter, repr(delimiter))
+
+
+def _delimiter_option(delimiter: str) -> str:
+    return {"\t": "tab", WHITESPACE: "space", ";": "';'"}.get(delimiter, repr(delimiter))
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of CSV text, from its first non-blank line.
+
+    ``;`` if that line has one (a European spreadsheet's export), else a tab if it has
+    one, else ``,`` if it has one, else whitespace (``" "``) if it has several tokens
+    (``np.savetxt``'s default), else ``,`` (a single column).
+    """
+    for line in _lines(text):
+        if not line.strip():
+            continue
+        for candidate in (";", "\t", ","):
+            if candidate in line:
+                return candidate
+        return WHITESPACE if len(line.split()) > 1 else ","
+    return ","
+
+
+def _check_delimiter(delimiter: str, text: str) -> str:
+    if delimiter == "auto":
+        return detect_delimiter(text)
+    if len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum() or delimiter in ".+-":
+        raise InputError(
+            f"{delimiter!r} cannot separate numbers",
+            where="--delimiter",
+            hint="give auto, a single character such as ';' or '|', or comma, semicolon, "
+            "tab or space",
+        )
+    return delimiter
+
+
+def _cell_hint(cell: str, delimiter: str) -> str | None:
+    """What a cell that is not a number suggests, read with ``delimiter``."""
+    text = cell.strip()
+    if _DECIMAL_COMMA.fullmatch(text):
+        decimal = (
+            f"hw3 reads '.' as the decimal point: write {text.replace(',', '.')}, not {text} "
+            "(export the spreadsheet with '.' as its decimal separator)"
+        )
+        if delimiter == ";":  # a European export: the comma is the decimal separator
+            return decimal
+        return f"the values seem separated by ',': give --delimiter comma; or {decimal}"
+    for ch in dict.fromkeys(text):
+        if ch.isalnum() or ch in ".+-":
+            continue
+        parts = [p.strip() for p in (text.split() if ch.isspace() else text.split(ch))]
+        parts = [p for p in parts if p]
+        if len(parts) >= 2 and any(_is_number(p) or _DECIMAL_COMMA.fullmatch(p) for p in parts):
+            sep = ch if ch == "\t" or not ch.isspace() else WHITESPACE
+            return (
+                f"the values seem separated by {_delimiter_name(sep)}: "
+                f"give --delimiter {_delimiter_option(sep)}"
+            )
+    return None
+
+
+def _looks_numeric(cell: str) -> bool:
+    """A number, a number with a decimal comma, or only such numbers joined by some other
+    delimiter (``1|2``; but not a name such as ``feature 1``)."""
+    text = cell.strip()
+    if _is_number(text) or _DECIMAL_COMMA.fullmatch(text):
+        return True
+    for ch in dict.fromkeys(text):
+        if ch.isalnum() or ch in ".+-":
+            continue
+        parts = [p for p in (text.split() if ch.isspace() else text.split(ch)) if p.strip()]
+        if len(parts) >= 2 and all(
+            _is_number(p) or _DECIMAL_COMMA.fullmatch(p.strip()) for p in parts
+        ):
+            return True
+    return False
+
+
+def _rows(text: str, source: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row."""
+    if delimiter == WHITESPACE:
+        for number, line in enumerate(_lines(text), start=1):
+            cells = line.split()
+            if cells:
+                yield number, cells
+        return
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     try:
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if not block:
-                first = reader.line_num
-            block.append(row)
-            if len(block) >= block_rows:
-                yield first, block
-                block = []
+            if row and any(cell.strip() for cell in row):
+                yield reader.line_num, row
     except csv.Error as e:
         raise InputError(f"not valid CSV: {e}", where=f"{source}, row {reader.line_num}") from None
+
+
+def _numbered_blocks(
+    text: str, source: str, block_rows: int, delimiter: str
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    lines: list[int] = []
+    block: list[list[str]] = []
+    for number, row in _rows(text, source, delimiter):
+        lines.append(number)
+        block.append(row)
+        if len(block) >= block_rows:
+            yield lines, block
+            lines, block = [], []
     if block:
-        yield first, block
+        yield lines, block
 
 
-def parse_csv(data: bytes, source: str) -> tuple[Array, tuple[str, ...] | None]:
+def iter_csv_blocks(
+    text: str, source: str, block_rows: int = BLOCK_ROWS, *, delimiter: str = ","
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """Blocks of (first line number, rows of cells); blank lines skipped.
+
+    ``delimiter`` is one character; ``" "`` splits on runs of whitespace.
+    """
+    for lines, rows in _numbered_blocks(text, source, block_rows, delimiter):
+        yield lines[0], rows
+
+
+def parse_csv(
+    data: bytes, source: str, delimiter: str = "auto"
+) -> tuple[Array, tuple[str, ...] | None]:
     """A matrix of float64, one sample a row, and the header row if the file had one.
 
-    A first row with any cell that is not a number is a header. CRLF line ends and a
-    UTF-8 byte-order mark are accepted.
+    Row 1 (the first non-blank row) is a header when none of its cells is a number
+    (empty cells count as names, as in pandas' ``,a,b``); a row 1 that mixes numbers and
+    names is an error at its first name. ``delimiter``: ``auto`` (`detect_delimiter`)
+    or one character, ``" "`` meaning whitespace. Rows are named by their line in the
+    file. CRLF line ends and a UTF-8 byte-order mark are accepted.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", where=source) from None
+    delimiter = _check_delimiter(delimiter, text)
     header: tuple[str, ...] | None = None
     blocks: list[Array] = []
     width: int | None = None
-    for first_line, rows in iter_csv_blocks(text, source):
-        if header is None and not blocks and not all(_is_number(c) for c in rows[0]):
-            header = tuple(cell.strip() for cell in rows[0])
-            width = len(header)
-            rows = rows[1:]
-            first_line += 1
-            if not rows:
-                continue
-        width = _check_widths(rows, width, source, first_line)
-        blocks.append(_cells_to_floats(rows, source, first_line))
+    for lines, rows in _numbered_blocks(text, source, BLOCK_ROWS, delimiter):
+        if header is None and not blocks:
+            if not any(_looks_numeric(cell) for cell in rows[0]):
+                header = tuple(cell.strip() for cell in rows[0])
+                width = len(header)
+                lines, rows = lines[1:], rows[1:]
+                if not rows:
+                    continue
+            else:
+                _refuse_mixed_first_row(rows[0], source, lines[0], delimiter)
+        width = _check_widths(rows, width, source, lines)
+        blocks.append(_cells_to_floats(rows, source, lines, delimiter))
     if not blocks:
         raise InputError("holds no rows of numbers", where=source)
     matrix = np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
     return matrix, header
 
 
-def _check_widths(rows: list[list[str]], width: int | None, source: str, first_line: int) -> int:
+def _refuse_mixed_first_row(row: list[str], source: str, line: int, delimiter: str) -> None:
+    """Row 1 holds numbers: every cell must be one (a header holds only names)."""
+    for c, cell in enumerate(row):
+        if _is_number(cell):
+            continue
+        hint = _cell_hint(cell, delimiter)
+        if not _looks_numeric(cell):  # a name among numbers
+            header_rule = (
+                "a header row holds only names, and the first row mixes numbers and names: "
+                "correct the cell, or give every column of the header a name"
+            )
+            hint = f"{hint}; {header_rule}" if hint else header_rule
+        raise InputError(
+            f"{cell.strip()!r} is not a number",
+            where=f"{source}, row {line}, column {c + 1}",
+            hint=hint,
+        )
+
+
+def _check_widths(rows: list[list[str]], width: int | None, source: str, lines: list[int]) -> int:
     expected = width if width is not None else len(rows[0])
-    for offset, row in enumerate(rows):
+    for line, row in zip(lines, rows, strict=True):
         if len(row) != expected:
             raise InputError(
                 f"has {len(row)} columns where the rows before have {expected}",
-                where=f"{source}, row {first_line + offset}",
+                where=f"{source}, row {line}",
             )
     return expected
 
 
-def _cells_to_floats(rows: list[list[str]], source: str, first_line: int) -> Array:
+def _cells_to_floats(rows: list[list[str]], source: str, lines: list[int], delimiter: str) -> Array:
     try:
         block = np.array(rows, dtype=np.float64)
     except ValueError:
         block = None
     if block is not None and np.isfinite(block).all():
         return block
-    for r, row in enumerate(rows):
+    for line, row in zip(lines, rows, strict=True):
         for c, cell in enumerate(row):
-            place = f"{source}, row {first_line + r}, column {c + 1}"
+            place = f"{source}, row {line}, column {c + 1}"
             try:
                 value = float(cell)
             except ValueError:
-                raise InputError(f"{cell.strip()!r} is not a number", where=place) from None
-            if not np.isfinite(value):
+                raise InputError(
+                    f"{cell.strip()!r} is not a number",
+                    where=place,
+                    hint=_cell_hint(cell, delimiter),
+                ) from None
+            if not math.isfinite(value):
                 raise InputError(f"{cell.strip()!r} is not a finite number", where=place)
     raise AssertionError("unreachable: a bad cell was found above")  # pragma: no cover
 
 
 # --- JSON arrays ------------------------------------------------------------------------
 
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
 
 def to_array(value: Any, where: str) -> Array:
-    """A nested list (or array) of finite numbers as float64, or an InputError at the entry."""
+    """A nested list (or array) of finite numbers as float64, or an InputError at the entry.
+
+    At most ``MAX_AXES`` axes; a whole number beyond float64's range is refused at its
+    index.
+    """
     if isinstance(value, np.ndarray):
         return _checked_array(value, where)
     if isinstance(value, bool) or not isinstance(value, (list, int, float)):
         raise InputError(f"expected numbers, got {_describe(value)}", where=where)
-    _walk(value, where, _shape_of(value))
+    _walk(value, where, _shape_of(value, where))
     return _checked_array(np.array(value, dtype=np.float64), where)
 
 
-def _shape_of(value: Any) -> tuple[int, ...]:
+def _too_many_axes(ndim: str, where: str, *, json: bool = False) -> InputError:
+    return InputError(
+        f"has {ndim} axes; hw3 reads arrays of at most {MAX_AXES}",
+        where=where,
+        hint="check the brackets: a matrix is a list of rows, [[1, 2], [3, 4]]" if json else None,
+    )
+
+
+def _shape_of(value: Any, where: str) -> tuple[int, ...]:
+    """The shape the first entries give, refused beyond ``MAX_AXES`` axes."""
     shape: list[int] = []
     while isinstance(value, list):
+        if len(shape) == MAX_AXES:
+            raise _too_many_axes(f"more than {MAX_AXES}", where, json=True)
         shape.append(len(value))
         if not value:
             break
@@ -208,6 +396,11 @@ def _walk(value: Any, where: str, shape: tuple[int, ...]) -> None:
     if not shape:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError(f"expected a number, got {_describe(value)}", where=where)
+        if isinstance(value, int) and not -_FLOAT_MAX <= value <= _FLOAT_MAX:
+            raise InputError(
+                f"{_big_int_text(value)} is too large for a float64 (at most about 1.8e308)",
+                where=where,
+            )
         return
     if not isinstance(value, list):
         raise InputError(
@@ -224,13 +417,21 @@ def _walk(value: Any, where: str, shape: tuple[int, ...]) -> None:
         _walk(item, f"{where}[{i}]", shape[1:])
 
 
+def _big_int_text(value: int) -> str:
+    """A whole number too long to print whole: ``1.234e+400 (401 digits)``."""
+    digits = str(abs(value))
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1:4] or '0'}e+{len(digits) - 1} ({len(digits)} digits)"
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {text!r}"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -239,13 +440,19 @@ def _describe(value: Any) -> str:
 
 
 def _checked_array(array: npt.NDArray[Any], where: str) -> Array:
+    if array.ndim > MAX_AXES:
+        raise _too_many_axes(str(array.ndim), where)
     if array.dtype.kind not in "iuf" and array.dtype != np.bool_:
         raise InputError(f"holds {array.dtype} values, not real numbers", where=where)
     if array.dtype == np.bool_:
         raise InputError("holds booleans, not numbers", where=where)
     out = np.asarray(array, dtype=np.float64)
     if out.size == 0:
-        raise InputError("is empty", where=where)
+        raise InputError(
+            f"is empty (shape {shape_text(out.shape)})",
+            where=where,
+            hint="give at least one number",
+        )
     bad = ~np.isfinite(out)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -256,22 +463,189 @@ def _checked_array(array: npt.NDArray[Any], where: str) -> Array:
 
 # --- NPY / NPZ --------------------------------------------------------------------------
 
+_NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
+_NPY_RESAVE = "save the array again with np.save (a real-number dtype such as float64)"
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a .npy header declares, and where its data starts."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype[Any]
+    data_offset: int
+
+    @property
+    def data_bytes(self) -> int:
+        """prod(shape) * itemsize, as a Python int (no overflow)."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _bad_npy(detail: str, source: str, hint: str = _NPY_RESAVE) -> InputError:
+    return InputError(f"not a readable .npy file: {detail}", where=source, hint=hint)
+
+
+def read_npy_header(head: bytes, source: str) -> NpyHeader:
+    """The header of a .npy file from its first bytes (all of the header must be there).
+
+    Checks the magic, the version, the header's length and text, and the dtype: real
+    numbers only (integers, floats; booleans are refused later with their own message),
+    never objects, strings, structured or complex values.
+    """
+    if not head:
+        raise _bad_npy("the file is empty (0 bytes)", source)
+    if not head.startswith(NPY_MAGIC):
+        raise _bad_npy(
+            "it does not start with the .npy magic \\x93NUMPY",
+            source,
+            hint="is it CSV or JSON? give --input-format csv or json, or a .csv/.json name",
+        )
+    if len(head) < 8:
+        raise _bad_npy(f"it ends after {len(head)} bytes, inside the header", source)
+    version = (head[6], head[7])
+    if version not in _NPY_VERSIONS:
+        raise _bad_npy(f"unknown format version {version[0]}.{version[1]}", source)
+    length_format, encoding = _NPY_VERSIONS[version]
+    start = 8 + struct.calcsize(length_format)
+    if len(head) < start:
+        raise _bad_npy(f"it ends after {len(head)} bytes, inside the header", source)
+    (header_length,) = struct.unpack(length_format, head[8:start])
+    if header_length > NPY_MAX_HEADER:
+        raise _bad_npy(
+            f"its header claims {header_length:,} bytes (at most {NPY_MAX_HEADER:,} are read)",
+            source,
+        )
+    if len(head) < start + header_length:
+        raise _bad_npy(
+            f"its header claims {header_length} bytes but only {len(head) - start} follow",
+            source,
+        )
+    try:
+        text = head[start : start + header_length].decode(encoding)
+        fields = ast.literal_eval(text)
+    except Exception:  # noqa: BLE001 - SyntaxError, ValueError, MemoryError, RecursionError
+        raise _bad_npy("its header is not a Python dict literal", source) from None
+    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
+        raise _bad_npy("its header does not have exactly descr, fortran_order and shape", source)
+    shape, fortran, descr = fields["shape"], fields["fortran_order"], fields["descr"]
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise _bad_npy(f"its header's shape {str(shape)[:60]} is not a tuple of lengths", source)
+    if len(shape) > MAX_AXES:
+        raise _too_many_axes(str(len(shape)), source)
+    if not isinstance(fortran, bool):
+        raise _bad_npy("its header's fortran_order is not True or False", source)
+    dtype = _npy_dtype(descr, source)
+    return NpyHeader(shape, fortran, dtype, start + header_length)
+
+
+def _npy_dtype(descr: Any, source: str) -> np.dtype[Any]:
+    """The dtype of a header's descr, when it holds real numbers (or booleans)."""
+    if not isinstance(descr, str):
+        # a list of fields: a structured array (a string would need parsing of its own)
+        raise InputError(
+            "holds a structured array (records of named fields), not an array of numbers",
+            where=source,
+            hint="save each field as its own array, as float64",
+        )
+    try:
+        dtype = np.dtype(descr)
+    except Exception:  # noqa: BLE001 - TypeError, ValueError, SyntaxError for a bad descr
+        raise _bad_npy(f"its dtype {descr[:40]!r} is not a NumPy dtype", source) from None
+    kind = {
+        "O": "Python objects (a pickle, which hw3 never loads)",
+        "c": "complex numbers",
+        "U": "strings",
+        "S": "byte strings",
+        "V": "raw or structured records",
+        "M": "dates",
+        "m": "time spans",
+    }
+    if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None:
+        raise InputError(
+            f"holds {kind['O' if dtype.hasobject else 'V']}, not real numbers",
+            where=source,
+            hint=_NPY_RESAVE,
+        )
+    if dtype.kind not in "iufb":
+        what = kind.get(dtype.kind, f"{dtype} values")
+        raise InputError(
+            f"holds {what} ({dtype}), not real numbers", where=source, hint=_NPY_RESAVE
+        )
+    return dtype
+
+
+def _check_npy_size(header: NpyHeader, present: int, source: str) -> None:
+    declared = header.data_bytes
+    if declared != present:
+        raise _bad_npy(
+            f"its header declares shape {header.shape} of {header.dtype}, "
+            f"{declared:,} bytes of data, but the file holds {present:,}",
+            source,
+            hint="the file is truncated or damaged: "
+            + _NPY_RESAVE.replace(" (a real-number dtype such as float64)", ""),
+        )
+
 
 def parse_npy(data: bytes, source: str) -> Array:
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 - NumPy raises several kinds for a bad file
-        raise InputError(f"not a readable .npy file ({e})", where=source) from None
-    if not isinstance(array, np.ndarray):
-        raise InputError("not a .npy array", where=source)
+    """A .npy file's array as float64; the header is checked before anything is allocated."""
+    header = read_npy_header(data[: 12 + NPY_MAX_HEADER], source)
+    _check_npy_size(header, len(data) - header.data_offset, source)
+    count = math.prod(header.shape)
+    if count == 0:
+        array: npt.NDArray[Any] = np.empty(header.shape, dtype=header.dtype)
+    else:
+        flat = np.frombuffer(data, dtype=header.dtype, count=count, offset=header.data_offset)
+        array = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
     return _checked_array(array, source)
 
 
 def parse_npz(data: bytes, source: str) -> dict[str, Any]:
+    """The arrays of an .npz archive by name; each member's header is checked first."""
+    if not data:
+        raise InputError("not a readable .npz file: the file is empty (0 bytes)", where=source)
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return {name: _checked_array(archive[name], f"{source}: {name}") for name in archive}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = _npz_members(archive, source)
+            out: dict[str, Any] = {}
+            for name, info in members.items():
+                place = f"{source}: {name}"
+                with archive.open(info) as member:
+                    head = member.read(12 + NPY_MAX_HEADER)
+                header = read_npy_header(head, place)
+                if info.file_size != header.data_offset + header.data_bytes:
+                    raise _bad_npy(
+                        f"the archive says it is {info.file_size:,} bytes but its header "
+                        f"declares {header.data_offset + header.data_bytes:,} (shape "
+                        f"{header.shape} of {header.dtype})",
+                        place,
+                        hint="the archive is damaged: save it again with np.savez",
+                    )
+                out[name] = parse_npy(archive.read(info), place)
+            return out
     except InputError:
         raise
-    except Exception as e:  # noqa: BLE001 - NumPy raises several kinds for a bad file
+    except Exception as e:  # noqa: BLE001 - zipfile and zlib raise several kinds for a bad file
         raise InputError(f"not a readable .npz file ({e})", where=source) from None
+
+
+def _npz_members(archive: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        if not info.filename.endswith(".npy"):
+            raise InputError(
+                f"holds {info.filename!r}, which is not a .npy array",
+                where=source,
+                hint="an .npz holds only .npy members, as np.savez writes",
+            )
+        name = info.filename[: -len(".npy")]
+        if name in members:
+            raise InputError(f"holds {info.filename!r} twice", where=source)
+        members[name] = info
+    if not members:
+        raise InputError("not a readable .npz file: it holds no arrays", where=source)
+    return members

@@ -315,3 +315,176 @@ def test_check_notes_ill_conditioned_features() -> None:
     doc = json.dumps({"x": [[1000.0], [1000.000001], [1000.000002]], "dy": [[1.0], [0], [0]]})
     data = json.loads(invoke(["bn-grad", "--format", "json", "--check", "--eps", "0"], doc).stdout)
     assert any("central differences lose their accuracy" in n for n in data["check"]["notes"])
+
+
+# --- delimiters ---------------------------------------------------------------------------
+
+# x = [[0, 0], [1, 0.5], [2, 1]], dy = [[1, 1], [0, 0], [0, 0]], eps = 0, worked by hand:
+# feature 0: mu = 1, var = 2/3, invstd = sqrt(3/2), xhat = sqrt(3/2) * [-1, 0, 1];
+# sum dy = 1, sum dy * xhat = -sqrt(3/2), so
+# dx = invstd / m * (m dy - sum dy - xhat sum(dy xhat))
+#    = sqrt(3/2) / 3 * ([3, 0, 0] - [1, 1, 1] + (3/2) [-1, 0, 1]) = sqrt(3/2) / 6 * [1, -2, 1].
+# feature 1 is feature 0 halved: var = 1/6, invstd = sqrt(6), the same xhat, so
+# dx = sqrt(6) / 6 * [1, -2, 1].
+HAND_DX = np.array([[1.0], [-2.0], [1.0]]) * [np.sqrt(1.5) / 6, np.sqrt(6) / 6]
+X_ROWS = [["0", "0"], ["1", "0.5"], ["2", "1"]]
+DY_ROWS = [["1", "1"], ["0", "0"], ["0", "0"]]
+
+
+def _join(rows: list[list[str]], sep: str, prefix: str = "") -> str:
+    return "".join(prefix + sep.join(row) + "\n" for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("sep", "options"),
+    [
+        (",", []),
+        (";", []),  # a European spreadsheet's export
+        ("\t", []),
+        ("   ", []),  # np.savetxt writes spaces; several are one separator
+        ("|", ["--delimiter", "|"]),
+        (":", ["--delimiter", ":"]),
+        (";", ["--delimiter", "semicolon"]),
+        ("\t", ["--delimiter", "tab"]),
+        (" ", ["--delimiter", "whitespace"]),
+    ],
+)
+def test_delimiters_of_input_and_dy(tmp_path: Path, sep: str, options: list[str]) -> None:
+    dy = _write(tmp_path, "dy.csv", _join(DY_ROWS, sep))
+    result = invoke(["bn-grad", "--eps", "0", "--dy", dy, *options], _join(X_ROWS, sep, "  "))
+    assert result.exit_code == 0, result.stderr
+    got = np.loadtxt(result.stdout.splitlines(), delimiter=",")  # CSV out stays commas
+    np.testing.assert_allclose(got, HAND_DX, rtol=1e-14, atol=1e-15)
+
+
+def test_savetxt_files_are_read(tmp_path: Path) -> None:
+    np.savetxt(tmp_path / "x.txt", np.array(X_ROWS, dtype=float))
+    np.savetxt(tmp_path / "dy.txt", np.array(DY_ROWS, dtype=float))
+    args = ["bn-grad", str(tmp_path / "x.txt"), "--dy", str(tmp_path / "dy.txt"), "--eps", "0"]
+    result = invoke(args)
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(
+        np.loadtxt(result.stdout.splitlines(), delimiter=","), HAND_DX, rtol=1e-14, atol=1e-15
+    )
+
+
+def test_delimiter_applies_to_every_csv(tmp_path: Path) -> None:
+    x = _write(tmp_path, "x.csv", _join(X_ROWS, "|"))
+    dy = _write(tmp_path, "dy.csv", _join(DY_ROWS, "|"))
+    gamma = _write(tmp_path, "gamma.csv", "2|2\n")
+    expect = _write(
+        tmp_path, "expect.csv", _join([[repr(float(2 * v)) for v in r] for r in HAND_DX], "|")
+    )
+    # gamma = 2 doubles dxhat and so dx (dx is linear in dxhat = dy * gamma)
+    args = ["bn-grad", x, "--dy", dy, "--gamma", gamma, "--expect", expect, "--eps", "0"]
+    result = invoke([*args, "--delimiter", "|", "--rtol", "1e-12"])
+    assert result.exit_code == 0, result.stderr
+    stderr = assert_clean_error(invoke(args))  # without the option, '|' is not read
+    assert "the values seem separated by '|': give --delimiter '|'" in stderr
+
+
+@pytest.mark.parametrize("value", ["x", "", "ab", "1", ".", "-"])
+def test_bad_delimiter_option_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    dy = _write(tmp_path, "dy.csv", "1,2\n3,4\n")
+    stderr = assert_clean_error(invoke(["bn-grad", "--dy", dy, "--delimiter", value], "1,2\n3,4\n"))
+    assert "--delimiter" in stderr
+
+
+def test_typo_in_the_first_row_is_not_taken_for_a_header(tmp_path: Path) -> None:
+    dy = _write(tmp_path, "dy.csv", "1,2,3\n4,5,6\n")
+    x = _write(tmp_path, "x.csv", "1,2,3a\n4,5,6\n")
+    stderr = assert_clean_error(invoke(["bn-grad", x, "--dy", dy]))
+    assert f"Error: {x}, row 1, column 3: '3a' is not a number" in stderr
+    assert "a header row holds only names" in stderr
+
+
+def test_decimal_commas_are_explained(tmp_path: Path) -> None:
+    dy = _write(tmp_path, "dy.csv", "1;2\n3;4\n")
+    stderr = assert_clean_error(invoke(["bn-grad", "--dy", dy], "1,5;2,5\n3,5;4,5\n"))
+    assert "stdin, row 1, column 1: '1,5' is not a number" in stderr
+    assert "hw3 reads '.' as the decimal point" in stderr
+
+
+# --- shapes, sizes and depth --------------------------------------------------------------
+
+XY = '"x": [[1, 2], [3, 4]], "dy": [[1, 2], [3, 4]]'
+BIG = "1" + "0" * 400
+
+SHAPE_ERRORS: list[tuple[list[str], str, list[str]]] = [
+    ([], '{"x": 0, "dy": 0}', ["stdin: x is a single number", "m x D rows", "rank-4"]),
+    ([], '{"x": [[[1, 2]]], "dy": [[[1, 2]]]}', ["x has 3 axes (shape 1x1x2)", "m x D"]),
+    ([], '{"x": [[[[[1]]]]], "dy": 1}', ["x has 5 axes"]),
+    ([], '{"x": [[1, 2], [3, 4]], "dy": 0}', ["dy has shape () (a single number)", "2x2"]),
+    ([], '{"x": [1, 2, 3], "dy": [[1, 2, 3]]}', ["stdin: dy has shape 1x3 but x has shape 3"]),
+    ([], '{"x": [[1, 2], [3, 4]], "dy": [1, 2]}', ["dy has shape 2 but x has shape 2x2"]),
+    ([], '{"x": [], "dy": []}', ["stdin: x: is empty (shape 0)"]),
+    ([], '{"x": [[]], "dy": [[]]}', ["stdin: x: is empty (shape 1x0)"]),
+    ([], "{" + XY + ', "gamma": [[1, 2], [3, 4]]}', ["stdin: gamma: has shape 2x2", "2 numbers"]),
+    ([], "{" + XY + ', "beta": []}', ["stdin: beta: is empty"]),
+    ([], "{" + XY + ', "running_mean": [1, 2, 3]}', ["stdin: running_mean: has 3 values"]),
+    (["--gamma", "1,2,3"], "{" + XY + "}", ["--gamma: has 3 values but x has 2 features"]),
+    ([], "{" + XY + ', "eps": [[1]]}', ["stdin: eps: must be a number, got a list of 1"]),
+    ([], "{" + XY + ', "eps": 1e400}', ["stdin: eps: inf is not a finite number", "1.8e308"]),
+    ([], "{" + XY + f', "eps": {BIG}}}', ["stdin: eps: a whole number of 401 digits is too"]),
+    ([], f'{{"x": [[{BIG}, 2], [1, 2]], "dy": [[1, 2], [3, 4]]}}', ["stdin: x[0][0]: 1.000e+400"]),
+    ([], "[" * 100_000 + "]" * 100_000, ["stdin: JSON nested too deeply"]),
+    ([], '{"x": ' + "[" * 40 + "1" + "]" * 40 + "}", ["more than 32 axes"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "stdin", "words"), SHAPE_ERRORS)
+def test_shape_and_size_errors(extra: list[str], stdin: str, words: list[str]) -> None:
+    stderr = assert_clean_error(invoke(["bn-grad", "--format", "json", *extra], stdin))
+    for word in words:
+        assert word in stderr
+    assert "internal error" not in stderr
+
+
+def test_gamma_as_a_row_a_column_or_one_number(tmp_path: Path) -> None:
+    # One value per feature, in any vector-like shape; a single value for every feature.
+    doc = "{" + XY + "}"
+    reference = json.loads(invoke(["bn-grad", "--format", "json", "--gamma", "2,3"], doc).stdout)
+    np.save(tmp_path / "row.npy", np.array([[2.0, 3.0]]))
+    np.save(tmp_path / "nchw.npy", np.array([2.0, 3.0]).reshape(1, 2, 1, 1))
+    for gamma in ("2\n3\n", "2,3\n"):
+        path = _write(tmp_path, "g.csv", gamma)
+        data = json.loads(invoke(["bn-grad", "--format", "json", "--gamma", path], doc).stdout)
+        assert data["y"] == reference["y"]
+    for name in ("row.npy", "nchw.npy"):
+        args = ["bn-grad", "--format", "json", "--gamma", str(tmp_path / name)]
+        assert json.loads(invoke(args, doc).stdout)["y"] == reference["y"]
+    two = json.loads(invoke(["bn-grad", "--format", "json", "--gamma", "2"], doc).stdout)
+    both = json.loads(invoke(["bn-grad", "--format", "json", "--gamma", "2,2"], doc).stdout)
+    assert two["y"] == both["y"]
+
+
+def test_vector_options_of_matrix_shape_are_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "m.npy", np.ones((2, 2)))
+    _write(tmp_path, "m.csv", "1,2\n3,4\n")
+    for option in ("--gamma", "--beta", "--running-mean", "--running-var"):
+        for name in ("m.npy", "m.csv"):
+            args = ["bn-grad", "--format", "json", "--eval", option, str(tmp_path / name)]
+            stderr = assert_clean_error(invoke(args, "{" + XY + "}"))
+            assert f"{option}: has shape 2x2" in stderr
+
+
+def test_zero_dimensional_npy_and_npz_inputs(tmp_path: Path) -> None:
+    np.save(tmp_path / "s.npy", np.float64(3.0))
+    np.savez(tmp_path / "s.npz", x=np.float64(3.0), dy=np.float64(1.0))
+    np.savez(tmp_path / "e.npz", x=np.ones((2, 2)), dy=np.ones((2, 2)), eps=np.ones(3))
+    cases = [
+        (["bn-grad", str(tmp_path / "s.npy"), "--dy", str(tmp_path / "s.npy")], "is a single"),
+        (["bn-grad", str(tmp_path / "s.npz")], "x is a single number"),
+        (["bn-grad", str(tmp_path / "e.npz")], "eps: must be a number, got an array of shape 3"),
+    ]
+    for args, words in cases:
+        assert words in assert_clean_error(invoke(args))
+
+
+def test_dy_as_a_list_for_a_column_of_x(tmp_path: Path) -> None:
+    # x read from a one-column CSV is 3 x 1; dy given as the list [1, 0, 0] is accepted.
+    dy = _write(tmp_path, "dy.json", "[1, 0, 0]")
+    result = invoke(["bn-grad", "--dy", dy, "--eps", "0"], "0\n1\n2\n")
+    assert result.exit_code == 0, result.stderr
+    got = np.loadtxt(result.stdout.splitlines(), delimiter=",")
+    np.testing.assert_allclose(got, HAND_DX[:, 0], rtol=1e-14)  # feature 0 above

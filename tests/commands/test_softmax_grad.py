@@ -280,3 +280,102 @@ def test_target_file_error_names_the_file(tmp_path: Path) -> None:
         invoke(["softmax-grad", "--target", str(tmp_path / "t.csv")], json.dumps({"logits": Z}))
     )
     assert f"--target {tmp_path / 't.csv'}: label 9 in row 1" in stderr
+
+
+# --- delimiters ---------------------------------------------------------------------------
+
+# logits [[0, 0], [ln 3, 0]], labels [0, 1], worked by hand: p = e^z / sum e^z gives
+# [1/2, 1/2] and [3/(3+1), 1/(3+1)] = [3/4, 1/4]; with reduction sum each row of dL/dz is
+# p - y: [[-1/2, 1/2], [3/4, -3/4]].
+LN3 = repr(log(3))
+HAND_GRAD = [[-0.5, 0.5], [0.75, -0.75]]
+
+
+@pytest.mark.parametrize(
+    ("sep", "options"),
+    [(";", []), ("\t", []), (" ", []), ("|", ["--delimiter", "|"]), ("\t", ["--delimiter", "tab"])],
+)
+def test_delimiters_of_logits_target_and_weight(
+    tmp_path: Path, sep: str, options: list[str]
+) -> None:
+    (tmp_path / "t.csv").write_text(f"1{sep}0\n0{sep}1\n")  # one-hot rows: labels 0 and 1
+    (tmp_path / "w.csv").write_text(f"1{sep}1\n")
+    args = [
+        "softmax-grad",
+        "--target",
+        str(tmp_path / "t.csv"),
+        "--weight",
+        str(tmp_path / "w.csv"),
+    ]
+    result = invoke([*args, *options], f"0{sep}0\n{LN3}{sep}0\n")
+    assert result.exit_code == 0, result.stderr
+    got = np.loadtxt(result.stdout.splitlines(), delimiter=",")
+    np.testing.assert_allclose(got, HAND_GRAD, rtol=1e-15, atol=1e-16)
+
+
+def test_delimiter_applies_to_expect(tmp_path: Path) -> None:
+    (tmp_path / "expect.csv").write_text("-0.5;0.5\n0.75;-0.75\n")
+    args = ["softmax-grad", "--labels", "0,1", "--expect", str(tmp_path / "expect.csv")]
+    result = invoke([*args, "--delimiter", ";"], f"0,0\n{LN3},0\n")
+    # the input has commas but --delimiter ';' applies to it too: under ';' a comma
+    # reads as a decimal comma, and the hint says so
+    assert "hw3 reads '.' as the decimal point" in assert_clean_error(result)
+    result = invoke(args, f"0;0\n{LN3};0\n")  # auto: each file its own delimiter
+    assert result.exit_code == 0, result.stderr
+
+
+# --- shapes, sizes and depth --------------------------------------------------------------
+
+BIG = "1" + "0" * 400
+
+SHAPE_ERRORS: list[tuple[list[str], str, list[str]]] = [
+    ([], '{"logits": 0, "target": [0]}', ["stdin: logits must be a matrix N x K", "a single"]),
+    ([], '{"logits": [[[1, 2]]], "target": [0]}', ["3 axes (shape 1x1x2)"]),
+    ([], '{"logits": [[1, 2]], "target": 0}', ["stdin: target: expected N labels", "single"]),
+    ([], '{"logits": [[1, 2]], "target": [[[1, 0]]]}', ["target: expected N labels", "1x1x2"]),
+    ([], '{"logits": [[1, 2]], "target": []}', ["stdin: target: is empty (shape 0)"]),
+    ([], '{"logits": [[]], "target": [0]}', ["stdin: logits: is empty (shape 1x0)"]),
+    ([], '{"logits": [[1, 2]], "target": [0], "weight": [[1, 2], [3, 4]]}', ["weight: has shape"]),
+    ([], f'{{"logits": [[1, 2]], "target": [{BIG}]}}', ["stdin: target[0]: 1.000e+400", "large"]),
+    ([], f'{{"logits": [[{BIG}, 2]], "target": [0]}}', ["stdin: logits[0][0]", "too large"]),
+    (
+        [],
+        f'{{"logits": [[1, 2]], "target": [0], "label_smoothing": {BIG}}}',
+        ["stdin: label_smoothing: a whole number of 401 digits is too large"],
+    ),
+    ([], '{"logits": ' + "[" * 200 + "]" * 200 + "}", ["JSON nested too deeply"]),
+    (["--labels", BIG], '{"logits": [[1, 2]]}', ["--labels", "not a finite number"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "stdin", "words"), SHAPE_ERRORS)
+def test_shape_and_size_errors(extra: list[str], stdin: str, words: list[str]) -> None:
+    stderr = assert_clean_error(invoke(["softmax-grad", "--format", "json", *extra], stdin))
+    for word in words:
+        assert word in stderr
+
+
+def test_weight_files_of_vector_and_matrix_shape(tmp_path: Path) -> None:
+    np.save(tmp_path / "row.npy", np.array([[1.0, 1.0]]))
+    np.save(tmp_path / "m.npy", np.ones((2, 2)))
+    doc = json.dumps({"logits": [[0, 0], [log(3), 0]], "target": [0, 1]})
+    result = invoke(
+        ["softmax-grad", "--format", "json", "--weight", str(tmp_path / "row.npy")], doc
+    )
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(json.loads(result.stdout)["grad"], HAND_GRAD, rtol=1e-15)
+    args = ["softmax-grad", "--weight", str(tmp_path / "m.npy")]
+    assert "--weight: has shape 2x2; expected 2 class weights" in assert_clean_error(
+        invoke(args, doc)
+    )
+
+
+def test_zero_dimensional_npy_and_npz(tmp_path: Path) -> None:
+    np.save(tmp_path / "t.npy", np.int64(0))
+    np.savez(tmp_path / "in.npz", logits=np.float64(1.0), target=np.int64(0))
+    stderr = assert_clean_error(
+        invoke(["softmax-grad", "--target", str(tmp_path / "t.npy")], '{"logits": [[1, 2]]}')
+    )
+    assert f"--target {tmp_path / 't.npy'}: expected N labels" in stderr
+    stderr = assert_clean_error(invoke(["softmax-grad", str(tmp_path / "in.npz")]))
+    assert "logits must be a matrix N x K" in stderr

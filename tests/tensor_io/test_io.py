@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
+import struct
+import tracemalloc
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,7 +134,7 @@ def test_json_nan_refused() -> None:
 def test_npy_refuses_pickles_and_garbage() -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(InputError, match=r"not a readable \.npy"):
+    with pytest.raises(InputError, match="Python objects"):
         readers.parse_npy(buffer.getvalue(), "o.npy")
     with pytest.raises(InputError, match=r"not a readable \.npy"):
         readers.parse_npy(b"\x93NUMPY garbage", "g.npy")
@@ -172,3 +178,414 @@ def test_atomic_write_to_a_missing_folder(tmp_path: Path) -> None:
 def test_csv_writer_refuses_rank_4() -> None:
     with pytest.raises(InputError, match="CSV holds a matrix"):
         writers.csv_text(np.zeros((1, 2, 2, 1)))
+
+
+# --- CSV: the header rule ----------------------------------------------------------------
+
+
+def test_first_row_mixing_numbers_and_names_is_an_error() -> None:
+    # A typo in the first data row used to make it a header, losing the sample silently.
+    with pytest.raises(InputError) as info:
+        readers.parse_csv(b"1,2,3a\n4,5,6\n", "x.csv")
+    assert info.value.render().startswith("x.csv, row 1, column 3: '3a' is not a number\n")
+    assert info.value.hint is not None and "a header row holds only names" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("data", "header", "rows"),
+    [
+        ("a,b\n1,2\n", ("a", "b"), [[1.0, 2.0]]),
+        (",a,b\n0,1.5,2\n", ("", "a", "b"), [[0.0, 1.5, 2.0]]),  # pandas' index column
+        ("feature 1,feature 2\n1,2\n", ("feature 1", "feature 2"), [[1.0, 2.0]]),
+        ("2020-01-01,x\n1,2\n", ("2020-01-01", "x"), [[1.0, 2.0]]),  # a date is a name
+        ("1,2\n3,4\n", None, [[1.0, 2.0], [3.0, 4.0]]),
+        ("x\n1\n2\n", ("x",), [[1.0], [2.0]]),
+    ],
+)
+def test_row_1_is_a_header_only_when_no_cell_is_a_number(
+    data: str, header: tuple[str, ...] | None, rows: list[list[float]]
+) -> None:
+    m, got = readers.parse_csv(data.encode(), "x.csv")
+    assert got == header
+    assert m.tolist() == rows
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "cell"),
+    [
+        ("1,,3\n4,5,6\n", "row 1, column 2", "''"),  # an empty cell among numbers
+        ("\n\nname,1\n1,2\n", "row 3, column 1", "'name'"),  # rows are lines of the file
+        ("1,2\n\n\n3,x\n", "row 4, column 2", "'x'"),
+    ],
+)
+def test_bad_cells_are_named_by_their_line(data: str, where: str, cell: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_csv(data.encode(), "x.csv")
+    assert info.value.render().startswith(f"x.csv, {where}: {cell} is not a number")
+
+
+# --- CSV: delimiters ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("a;b\n1;2\n", ";"),
+        ("1,5;2,5\n", ";"),  # a European export: ';' wins over the decimal commas
+        ("1\t2\n", "\t"),
+        ("1\t2,5\n", "\t"),
+        ("1,2\n", ","),
+        ("\n\n  1.0e+00   2.0e+00\n", " "),  # np.savetxt: spaces, leading ones too
+        ("1\n2\n", ","),  # a single column
+        ("", ","),
+    ],
+)
+def test_detect_delimiter_from_the_first_non_blank_line(text: str, delimiter: str) -> None:
+    assert readers.detect_delimiter(text) == delimiter
+
+
+EXPECTED_2X2 = [[1.5, -2.0], [3.0, 4.25]]
+
+
+@pytest.mark.parametrize(
+    ("data", "delimiter"),
+    [
+        ("1.5,-2\n3,4.25\n", "auto"),
+        ("1.5;-2\r\n3;4.25\r\n", "auto"),
+        ("1.5\t-2\n3\t4.25\n", "auto"),
+        ("  1.5   -2\n3 4.25\n", "auto"),
+        ("1.5 \t -2\n3\t4.25\n", " "),
+        ("1.5|-2\n3|4.25\n", "|"),
+        ("1.5:-2\n3:4.25\n", ":"),
+        ("a;b\n1.5;-2\n3;4.25\n", ";"),
+    ],
+)
+def test_delimiters_are_read(data: str, delimiter: str) -> None:
+    m, _ = readers.parse_csv(data.encode(), "x.csv", delimiter)
+    assert m.tolist() == EXPECTED_2X2
+
+
+@settings(max_examples=30, deadline=None)
+@given(matrices)
+def test_savetxt_default_output_reads_back_exactly(m: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savetxt(buffer, m)  # '%.18e', separated by one space: 19 significant digits
+    back, header = readers.parse_csv(buffer.getvalue(), "m.txt")
+    assert header is None
+    assert back.tobytes() == m.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("data", "delimiter", "hint"),
+    [
+        ("1|2\n3|4\n", "auto", "the values seem separated by '|': give --delimiter '|'"),
+        ("a,b\n1|2,3\n", "auto", "the values seem separated by '|': give --delimiter '|'"),
+        ("1,2\n3,4 5\n", "auto", "the values seem separated by spaces: give --delimiter space"),
+        ("1\t2\n", ",", "the values seem separated by tabs: give --delimiter tab"),
+        ("1;2\n", ",", "the values seem separated by ';': give --delimiter ';'"),
+        ("1:2\n", ",", "the values seem separated by ':': give --delimiter ':'"),
+        ("1,5;2,25\n", "auto", "hw3 reads '.' as the decimal point: write 1.5, not 1,5"),
+        ("a;b\n1;2,25\n", "auto", "hw3 reads '.' as the decimal point: write 2.25, not 2,25"),
+        ("1,2\n", "|", "the values seem separated by ',': give --delimiter comma"),
+    ],
+)
+def test_a_wrong_delimiter_is_named_in_the_hint(data: str, delimiter: str, hint: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_csv(data.encode(), "x.csv", delimiter)
+    assert "is not a number" in info.value.message
+    assert info.value.hint is not None and hint in info.value.hint
+
+
+def test_decimal_comma_is_not_taken_for_a_header() -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_csv(b"1,5;2,5\n3,5;4,5\n", "x.csv")
+    assert info.value.where == "x.csv, row 1, column 1"
+    assert info.value.hint is not None and "header" not in info.value.hint
+
+
+@pytest.mark.parametrize("delimiter", ["ab", "1", "e", ".", "-", '"', "\n"])
+def test_parse_csv_refuses_a_delimiter_that_cannot_separate_numbers(delimiter: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_csv(b"1,2\n", "x.csv", delimiter)
+    assert info.value.where == "--delimiter"
+
+
+def test_old_mac_line_ends() -> None:
+    m, _ = readers.parse_csv(b"1,2\r3,4\r", "x.csv")
+    assert m.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+# --- JSON: depth, axes, sizes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[" * 10_000_000,  # refused before the parser sees it
+        b"[1," * 1_000_000,
+        b'{"x": ' * 101 + b"1" + b"}" * 101,
+        b"[" * 60 + b"{" + b'"a":' + b"[" * 60 + b"]" * 60 + b"}" + b"]" * 60,
+    ],
+)
+def test_deep_json_is_refused(data: bytes) -> None:
+    with pytest.raises(InputError) as info:
+        files.parse_json(data, "deep.json")
+    assert info.value.message.startswith("JSON nested too deeply")
+    assert info.value.where == "deep.json"
+
+
+def test_json_depth_limit_counts_brackets_outside_strings_only() -> None:
+    assert files.parse_json(b"[" * 100 + b"]" * 100, "ok.json") is not None  # 100 levels
+    with pytest.raises(InputError, match="nested too deeply"):
+        files.parse_json(b"[" * 101 + b"]" * 101, "deep.json")
+    text = '["' + "[" * 500 + '\\"{"]'
+    assert files.parse_json(text.encode(), "s.json") == ["[" * 500 + '"{']
+
+
+def test_json_whole_number_beyond_python_digits() -> None:
+    with pytest.raises(InputError, match="more than 4300 digits") as info:
+        files.parse_json(b"[" + b"1" * 5000 + b"]", "n.json")
+    assert info.value.where == "n.json"
+
+
+def test_to_array_refuses_more_than_32_axes() -> None:
+    nested: Any = 1.0
+    for _ in range(32):
+        nested = [nested]
+    assert readers.to_array(nested, "x").ndim == 32
+    with pytest.raises(InputError, match="more than 32 axes"):
+        readers.to_array([nested], "x")
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "words"),
+    [
+        ([[10**400, 2], [1, 2]], "x[0][0]", "1.000e+400 (401 digits) is too large for a float64"),
+        ([1, -(10**309)], "x[1]", "-1.000e+309 (310 digits) is too large"),
+        ([], "x", "is empty (shape 0)"),
+        ([[]], "x", "is empty (shape 1x0)"),
+    ],
+)
+def test_to_array_errors_with_the_index(value: Any, where: str, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.to_array(value, "x")
+    assert info.value.where == where
+    assert words in info.value.message
+
+
+def test_largest_whole_number_that_fits_is_read() -> None:
+    biggest = int(np.finfo(np.float64).max)  # 2**1024 - 2**971, exactly a float64
+    assert readers.to_array([biggest], "x")[0] == np.finfo(np.float64).max
+
+
+# --- NPY / NPZ: headers checked before anything is allocated ----------------------------
+
+
+def _npy(header: str, payload: bytes, version: tuple[int, int] = (1, 0)) -> bytes:
+    """A .npy file built by hand: magic, version, header length, padded header, data."""
+    text = header.encode("latin1")
+    length_format = "<H" if version == (1, 0) else "<I"
+    start = 8 + struct.calcsize(length_format)
+    text += b" " * (-(start + len(text) + 1) % 64) + b"\n"
+    return b"\x93NUMPY" + bytes(version) + struct.pack(length_format, len(text)) + text + payload
+
+
+HUGE = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000,), }"
+
+
+def test_npy_with_a_huge_declared_shape_is_refused_without_allocating() -> None:
+    data = _npy(HUGE, b"\0" * 24)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as info:
+            readers.parse_npy(data, "huge.npy")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # 745 GiB were asked for before
+    text = info.value.message
+    assert "shape (100000000000,)" in text
+    assert "800,000,000,000 bytes" in text  # 10**11 float64 of 8 bytes
+    assert "holds 24" in text
+
+
+def _saved(array: np.ndarray, **kwargs: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, **kwargs)
+    return buffer.getvalue()
+
+
+GOOD = _saved(np.arange(6.0).reshape(2, 3))
+
+
+def _with_header_length(data: bytes, length: int) -> bytes:
+    return data[:8] + struct.pack("<H", length) + data[10:]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "the file is empty (0 bytes)"),
+        (b"\x93NUM", "does not start with the .npy magic"),
+        (b"\x93NUMPY\x01", "ends after 7 bytes, inside the header"),
+        (GOOD[:30], "only 20 follow"),  # the header cut short
+        (GOOD[:-8], "48 bytes of data, but the file holds 40"),  # one float64 missing
+        (GOOD + b"\0" * 8, "48 bytes of data, but the file holds 56"),
+        (_with_header_length(GOOD, 5000), "its header claims 5000 bytes but only 166 follow"),
+        (_with_header_length(GOOD, 20), "not a Python dict literal"),
+        (b"\x93NUMPY\x09\x00" + b"\0" * 100, "unknown format version 9.0"),
+        (_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", b""), "shape"),
+        (_npy("{'descr': '<f8', 'shape': (1,), }", b"\0" * 8), "exactly descr"),
+        (_npy("{'descr': 'zz', 'fortran_order': False, 'shape': (1,), }", b""), "dtype 'zz'"),
+        (
+            _npy(
+                "{'descr': '<f8', 'fortran_order': False, 'shape': "
+                + "(" * 300
+                + ")" * 300
+                + ", }",
+                b"",
+            ),
+            "not a Python dict literal",
+        ),
+    ],
+)
+def test_bad_npy_files_are_refused(data: bytes, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_npy(data, "bad.npy")
+    assert info.value.where == "bad.npy"
+    assert words in info.value.message
+
+
+def test_random_bytes_after_the_magic_are_refused() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        junk = rng.integers(0, 256, size=int(rng.integers(0, 300)), dtype=np.uint8).tobytes()
+        with pytest.raises(InputError):
+            readers.parse_npy(b"\x93NUMPY" + junk, "r.npy")
+        with pytest.raises(InputError):
+            readers.parse_npy(b"\x93NUMPY\x01\x00" + junk, "r.npy")
+
+
+@pytest.mark.parametrize(
+    ("array", "words"),
+    [
+        (np.array([1 + 2j]), "complex numbers"),
+        (np.array(["a", "b"]), "strings"),
+        (np.array([b"a"]), "byte strings"),
+        (np.zeros(2, dtype=[("a", "<f8"), ("b", "<i4")]), "structured"),
+        (np.array(["2020-01-01"], dtype="M8[D]"), "dates"),
+        (np.zeros(2, dtype="V8"), "records"),
+        (np.array([True]), "booleans"),
+    ],
+)
+def test_npy_of_other_dtypes_is_refused(array: np.ndarray, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_npy(_saved(array), "d.npy")
+    assert words in info.value.message
+
+
+class Marker:
+    """Unpickling this creates the folder ``path``: proof that a pickle was executed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.mkdir, (self.path,))
+
+
+def _pickle_npy(marker: Path) -> bytes:
+    return _saved(np.array([Marker(str(marker))], dtype=object), allow_pickle=True)
+
+
+def test_the_marker_pickle_really_runs_when_loaded(tmp_path: Path) -> None:
+    # The control for the tests below: NumPy with allow_pickle=True executes it.
+    control = tmp_path / "control"
+    np.load(io.BytesIO(_pickle_npy(control)), allow_pickle=True)
+    assert control.is_dir()
+
+
+def test_a_pickle_in_an_npy_or_npz_is_never_executed(tmp_path: Path) -> None:
+    from tests.conftest import assert_clean_error, invoke
+
+    marker = tmp_path / "pwned"
+    evil = _pickle_npy(marker)
+    (tmp_path / "evil.npy").write_bytes(evil)
+    with zipfile.ZipFile(tmp_path / "evil.npz", "w") as archive:
+        archive.writestr("x.npy", evil)
+        archive.writestr("dy.npy", GOOD)
+    for args in (
+        ["bn-grad", str(tmp_path / "evil.npy"), "--dy", str(tmp_path / "evil.npy")],
+        ["bn-grad", str(tmp_path / "evil.npz")],
+        ["softmax-grad", str(tmp_path / "evil.npy"), "--labels", "0"],
+        ["bn-grad", "--dy", str(tmp_path / "evil.npy")],
+    ):
+        stdin = "1,2\n3,4\n" if "--dy" in args and len(args) == 3 else None
+        stderr = assert_clean_error(invoke(args, stdin))
+        assert "Python objects" in stderr
+    assert not marker.exists()
+
+
+def test_npy_versions_byte_orders_and_fortran_order() -> None:
+    m = np.arange(6.0).reshape(2, 3) / 7
+    for version in ((1, 0), (2, 0), (3, 0)):
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, m, version=version)
+        assert readers.parse_npy(buffer.getvalue(), "v.npy").tobytes() == m.tobytes()
+    assert readers.parse_npy(_saved(m.astype(">f8")), "b.npy").tobytes() == m.tobytes()
+    fortran = readers.parse_npy(_saved(np.asfortranarray(m)), "f.npy")
+    assert fortran.tolist() == m.tolist()
+    assert readers.parse_npy(_saved(np.float64(2.5)), "s.npy").shape == ()
+
+
+def _npz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "the file is empty (0 bytes)"),
+        (_npz({"x.npy": _npy(HUGE, b"\0" * 24)}), "its header declares 800,000,000,128"),
+        (
+            _npz({"x.npy": GOOD[:-8]}),
+            "the archive says it is 168 bytes but its header declares 176",
+        ),
+        (_npz({"x.npy": GOOD, "notes.txt": b"hello"}), "'notes.txt', which is not a .npy"),
+        (_npz({}), "holds no arrays"),
+        (b"PK\x03\x04" + bytes(range(200)), "not a readable .npz file"),
+    ],
+)
+def test_bad_npz_files_are_refused(data: bytes, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        readers.parse_npz(data, "bad.npz")
+    assert words in info.value.render()
+
+
+def test_npz_member_with_a_wrong_crc_is_refused() -> None:
+    data = bytearray(_npz({"x.npy": GOOD}))
+    offset = data.index(b"x.npy") + len("x.npy") + 5  # inside the compressed bytes
+    data[offset] ^= 0xFF
+    with pytest.raises(InputError, match=r"not a readable \.npz"):
+        readers.parse_npz(bytes(data), "crc.npz")
+
+
+def test_npz_scalars_are_zero_dimensional() -> None:
+    out = readers.parse_npz(_npz({"eps.npy": _saved(np.float64(1e-3))}), "s.npz")
+    assert out["eps"].shape == () and math.isclose(float(out["eps"]), 1e-3)
+
+
+def test_comment_lines_are_skipped_and_rows_keep_their_numbers() -> None:
+    # np.savetxt(..., header="a b") writes "# a b" first; np.loadtxt skips it too
+    data = b'# a b\n1 2\n# a "quote, and a comma\n3 4.5\n5 x\n'
+    with pytest.raises(InputError) as bad:
+        readers.parse_csv(data, "s.txt")
+    assert bad.value.where == "s.txt, row 5, column 2"
+    m, header = readers.parse_csv(data.rsplit(b"5 x\n", 1)[0], "s.txt")
+    assert header is None
+    assert m.tolist() == [[1.0, 2.0], [3.0, 4.5]]
