@@ -334,3 +334,20 @@ def test_a_number_too_long_for_python_is_refused(option: str) -> None:
     flat = [word for pair in args.items() for word in pair]
     result = invoke(["conv-shape", *flat])
     assert "more than 2000 digits" in assert_clean_error(result)
+
+
+def test_a_check_beyond_a_second_or_two_is_refused_before_it_starts(tmp_path: Path) -> None:
+    from hw3cli.core.gradcheck import ENTRY_COST, MAX_WORK
+
+    rows = "\n".join(",".join(str((r * 7 + c * 3) % 11) for c in range(50)) for r in range(400))
+    (tmp_path / "x.csv").write_text(rows + "\n")
+    x = str(tmp_path / "x.csv")
+    result = invoke(["bn-grad", x, "--dy", x, "--check", "--check-entries", "1000000"])
+    stderr = assert_clean_error(result)
+    assert result.stdout == ""  # refused before anything is computed or written
+    # every entry is differenced through its feature's 400 values: n entries of dx plus
+    # 50 of dgamma and 50 of dbeta cost (n + 100) * (400 + ENTRY_COST) <= MAX_WORK
+    fits = MAX_WORK // (400 + ENTRY_COST) - 100
+    assert f"--check-entries {fits}\n" in stderr
+    accepted = invoke(["bn-grad", x, "--dy", x, "--check", "--check-entries", "200"])
+    assert accepted.exit_code == 0, accepted.stderr

@@ -231,6 +231,33 @@ def run_expect(
     return f"--expect {path}: does not match\n" + report(result, rtol, atol)
 
 
+def refuse_costly_check(plan: Sequence[tuple[int, int, int]], check_entries: int) -> None:
+    """--check on more entries than a second or two allows: refused before it starts.
+
+    ``plan``: per gradient, (its entries, --check-entries, values an entry's part of the
+    function holds)."""
+    from hw3cli.core.gradcheck import MAX_WORK, check_work
+
+    def work(most: int) -> int:
+        return check_work([(size, most, values) for size, _, values in plan])
+
+    if work(check_entries) <= MAX_WORK:
+        return
+    low, high = 0, check_entries  # the most entries per gradient that fit: work(low) fits
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if work(middle) <= MAX_WORK else (low, middle)
+    entries = sum(min(size, check_entries) for size, _, _ in plan)
+    values = max(v for *_, v in plan)
+    raise InputError(
+        f"checking {entries:,} entries, each through the {values:,} values it depends on, "
+        "would take more than the second or two a check may take",
+        where="--check-entries",
+        hint=f"check a random sample of at most {low:,} entries per gradient: "
+        f"--check-entries {max(low, 1)}",
+    )
+
+
 def check_json(check: GradCheck) -> dict[str, Any]:
     return {
         "passed": check.passed,

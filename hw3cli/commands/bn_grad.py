@@ -199,6 +199,11 @@ def bn_grad(
     )
     grad_check = None
     if check:
+        m = x.size // c  # the values of one feature: what each entry is differenced through
+        nm.refuse_costly_check(
+            [(x.size, check_entries, m), (c, check_entries, m), (c, check_entries, m)],
+            check_entries,
+        )
         grad_check = bn.gradcheck_batchnorm(
             x,
             dy,

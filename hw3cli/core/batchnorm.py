@@ -354,23 +354,39 @@ def gradcheck_batchnorm(
     rm = running_mean if running_mean is not None else np.zeros(c)
     rv = running_var if running_var is not None else np.ones(c)
 
-    def forward_y(xv: Array, g: Array, b: Array) -> Array:
+    def part(xv: Array, g: Array, b: Array, j: int) -> float:
+        """The terms of f = sum(y * dy) that belong to feature j, from feature j alone
+        (``xv`` holds that feature only; ``g`` and ``b`` its gamma and beta)."""
+        one = slice(j, j + 1)
         if result.training:
-            return batchnorm_forward(xv, g, b, eps, channel_axis).y
-        return batchnorm_forward_eval(xv, g, b, rm, rv, eps, channel_axis).y
+            y = batchnorm_forward(xv, g, b, eps, channel_axis).y
+        else:
+            y = batchnorm_forward_eval(xv, g, b, rm[one], rv[one], eps, channel_axis).y
+        return float((y * feature(dy, j)).sum())
 
-    def part(y: Array, j: int) -> float:
-        """The terms of f = sum(y * dy) that belong to feature j."""
-        where = [slice(None)] * y.ndim
+    def feature(v: Array, j: int) -> Array:
+        where = [slice(None)] * v.ndim
         where[channel_axis] = slice(j, j + 1)
-        return float((y[tuple(where)] * dy[tuple(where)]).sum())
+        return v[tuple(where)]
 
     # each entry is differenced through its own feature's terms: an x entry's feature is
     # its channel coordinate, a gamma or beta entry's its only one
+    def x_part(v: Array, i: tuple[int, ...]) -> float:
+        j = i[channel_axis]
+        return part(feature(v, j), gamma[j : j + 1], beta[j : j + 1], j)
+
     targets: dict[str, tuple[Array, Array, Any]] = {
-        "dx": (x, result.dx, lambda v, i: part(forward_y(v, gamma, beta), i[channel_axis])),
-        "dgamma": (gamma, result.dgamma, lambda v, i: part(forward_y(x, v, beta), i[0])),
-        "dbeta": (beta, result.dbeta, lambda v, i: part(forward_y(x, gamma, v), i[0])),
+        "dx": (x, result.dx, x_part),
+        "dgamma": (
+            gamma,
+            result.dgamma,
+            lambda v, i: part(feature(x, i[0]), v[i[0] : i[0] + 1], beta[i[0] : i[0] + 1], i[0]),
+        ),
+        "dbeta": (
+            beta,
+            result.dbeta,
+            lambda v, i: part(feature(x, i[0]), gamma[i[0] : i[0] + 1], v[i[0] : i[0] + 1], i[0]),
+        ),
     }
     checks = [
         check_gradient(name, f, value, analytic, max_entries=max_entries, seed=seed)

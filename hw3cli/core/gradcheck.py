@@ -25,6 +25,17 @@ ATOL = 1e-5
 RTOL = 1e-3
 MAX_ENTRIES = 200
 WORST = 5
+# The cost of a check, in values evaluated: each checked entry evaluates its part of f
+# twice, at a fixed price (about ENTRY_COST values' worth of Python and NumPy calls) plus
+# the values of that part. MAX_WORK keeps a check within a second or two.
+ENTRY_COST = 12_500
+MAX_WORK = 100_000_000
+
+
+def check_work(plan: Sequence[tuple[int, int, int]]) -> int:
+    """The work of checking gradients, per (entries, entries asked for at most, values
+    of the part of f an entry is differenced through)."""
+    return sum(min(size, most) * (values + ENTRY_COST) for size, most, values in plan)
 
 
 @dataclass(frozen=True)
