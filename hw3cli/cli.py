@@ -97,6 +97,10 @@ class LazyGroup(click.Group):
             raise ReportedCheck(e.message) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except MemoryError:
+            raise ReportedError(
+                "out of memory: the input is too large for this machine's memory"
+            ) from None
         except OSError as e:
             if e.errno == errno.EPIPE:
                 raise PipeClosed from None

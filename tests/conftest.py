@@ -1,4 +1,27 @@
-"""Shared fixtures: a CliRunner and the installed ``hw3`` for real-pipe tests."""
+"""Shared fixtures: a CliRunner and the installed ``hw3`` for real-pipe tests, and the
+Hypothesis profiles of the whole suite.
+
+Hypothesis profiles (registered and loaded here, at import time: pytest imports this file
+before any test module, so every ``@given`` test, and every ``@settings(max_examples=N)``
+written in a test, inherits from the loaded profile what it does not set itself):
+
+- ``ci``, the default: derandomized (the same examples on every run and every machine),
+  no example database (nothing is replayed from a local ``.hypothesis/`` folder), 100
+  examples per test unless a test says otherwise, no deadline, and a failure printed with
+  its ``@reproduce_failure`` blob.
+- ``explore``: random seeds, 20 times as many examples, and the example database in
+  ``.hypothesis/`` (Hypothesis's default place), so that a failure found is saved, shrunk
+  and replayed first on the next run. The explicit ``@example`` cases are skipped (ci
+  runs them): a known failure among them would stop the search for new ones.
+
+Select one with the environment variable ``HW3_HYPOTHESIS_PROFILE`` (default ``ci``) or
+with pytest's own ``--hypothesis-profile NAME``, which wins. ``--hypothesis-seed N`` fixes
+the seed of an ``explore`` run (``ci`` is derandomized: it has no seed).
+``HW3_FUZZ_EXAMPLES=N`` sets the examples of each test in tests/test_fuzz.py (N times the
+test's weight; default: the profile's count, 100 or 2000). A long exploratory run:
+
+    HW3_HYPOTHESIS_PROFILE=explore python -m pytest tests/test_fuzz.py
+"""
 
 from __future__ import annotations
 
@@ -11,10 +34,45 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, Phase, settings
 
 from hw3cli.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+
+PROFILE_VARIABLE = "HW3_HYPOTHESIS_PROFILE"
+FUZZ_EXAMPLES_VARIABLE = "HW3_FUZZ_EXAMPLES"
+CI_EXAMPLES = 100
+EXPLORE_FACTOR = 20
+
+# too_slow: a timing check, so it depends on the machine's load; it has no place in a
+# reproducible run. Tests suppress the other health checks themselves, where needed.
+_COMMON = settings(
+    settings.get_profile("default"),
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("ci", _COMMON, max_examples=CI_EXAMPLES, derandomize=True, database=None)
+# explore skips the explicit @example cases: ci replays them, and a known failure among
+# them would end a test before it searched for new ones.
+settings.register_profile(
+    "explore",
+    _COMMON,
+    max_examples=CI_EXAMPLES * EXPLORE_FACTOR,
+    derandomize=False,
+    phases=[phase for phase in Phase if phase is not Phase.explicit],
+)
+settings.load_profile(os.environ.get(PROFILE_VARIABLE, "").strip() or "ci")
+
+
+def fuzz_examples(weight: float = 1.0) -> int:
+    """Examples for a fuzz test of this weight: ``weight * HW3_FUZZ_EXAMPLES``, or
+    ``weight *`` the loaded profile's ``max_examples``. Call it at a test module's import,
+    after pytest has loaded any ``--hypothesis-profile``."""
+    text = os.environ.get(FUZZ_EXAMPLES_VARIABLE, "").strip()
+    base = int(text) if text else settings().max_examples
+    return max(1, round(base * weight))
 
 
 def invoke(args: Sequence[str], stdin: str | bytes | None = None, **env: str) -> Result:

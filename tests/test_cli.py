@@ -73,6 +73,18 @@ def test_internal_error_is_one_line_without_traceback(broken_command: object) ->
     assert "Traceback" not in result.stderr
 
 
+def test_running_out_of_memory_is_an_input_error_not_a_bug() -> None:
+    @cli.command("hungry")
+    def hungry() -> None:
+        raise MemoryError
+
+    try:
+        stderr = assert_clean_error(invoke(["hungry"]))
+    finally:
+        cli.commands.pop("hungry")
+    assert stderr.startswith("Error: out of memory")
+
+
 def test_internal_error_traceback_with_debug(broken_command: object) -> None:
     with pytest.raises(ZeroDivisionError):
         invoke(["explode"], HW3_DEBUG="1")

@@ -229,18 +229,23 @@ def _big_batch(folder: Path) -> Path:
     ],
 )
 def test_reader_closing_the_pipe_ends_hw3_with_status_0(tmp_path: Path, args: list[str]) -> None:
-    _big_batch(tmp_path)
-    quoted = " ".join(f"'{a}'" for a in args)
-    proc = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; '{hw3_executable()}' {quoted} | head -1"],
+    proc = _into_head(tmp_path, [hw3_executable(), *args])
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert len(proc.stdout.splitlines()) == 1
+
+
+def _into_head(folder: Path, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """``command | head -1`` under ``set -o pipefail``, beside a big batch in ``folder``."""
+    _big_batch(folder)
+    quoted = " ".join(f"'{a}'" for a in command)
+    return subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {quoted} | head -1"],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=folder,
         timeout=60,
         check=False,
     )
-    assert (proc.returncode, proc.stderr) == (0, "")
-    assert len(proc.stdout.splitlines()) == 1
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -283,19 +288,8 @@ def test_output_to_a_device_is_written_in_place(batch: Path) -> None:
 
 
 def test_python_m_behaves_the_same_on_a_closed_pipe(tmp_path: Path) -> None:
-    _big_batch(tmp_path)
-    proc = subprocess.run(
-        [
-            "bash",
-            "-c",
-            f"set -o pipefail; '{sys.executable}' -m hw3cli bn-grad big.csv --dy big.csv | head -1",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    command = [sys.executable, "-m", "hw3cli", "bn-grad", "big.csv", "--dy", "big.csv"]
+    proc = _into_head(tmp_path, command)
     assert (proc.returncode, proc.stderr) == (0, "")
 
 

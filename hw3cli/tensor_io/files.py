@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from itertools import accumulate
 from typing import Any
@@ -25,7 +26,9 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
     """All bytes of ``path``, or of stdin for None or ``-``.
 
     Refuses to wait on a terminal: with stdin a terminal and no file, InputError with
-    ``hint`` saying how to give the data.
+    ``hint`` saying how to give the data. Refuses, as soon as it shows, what no reader
+    could use (`refuse_unreadable`): a NUL byte in the first block of something that is
+    not NPY or NPZ (``/dev/zero``), or more bytes than memory can hold (`max_input_bytes`).
     """
     if path in (None, "-"):
         stdin = sys.stdin
@@ -34,21 +37,80 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
             raise InputError(f"no {what} given and standard input is a terminal", hint=hint)
         note_stdin()
         buffer = getattr(stdin, "buffer", None)
-        data = buffer.read() if buffer is not None else stdin.read().encode("utf-8")
+        # (a text stream without bytes beneath it, as an embedding program may set)
+        data = stdin.read().encode("utf-8") if buffer is None else _read_blocks(buffer, "stdin")
         if not data.strip():
             raise InputError(f"no {what}: standard input is empty", hint=hint)
-        return bytes(data)
+        return data
     assert path is not None
     if os.path.isdir(path):
         raise InputError("is a folder, not a file", where=path)
     try:
         with open(path, "rb") as f:
-            note_read(path, os.fstat(f.fileno()))
-            return f.read()
+            st = os.fstat(f.fileno())
+            note_read(path, st)
+            if stat.S_ISREG(st.st_mode):
+                _refuse_size(st.st_size, path)
+            return _read_blocks(f, path)
     except FileNotFoundError:
         raise InputError("no such file", where=path) from None
     except OSError as e:
         raise InputError(f"cannot read it: {e.strerror}", where=path) from None
+
+
+BLOCK = 1 << 20
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def max_input_bytes() -> int:
+    """The largest input read into memory: an eighth of the machine's memory (parsing
+    text takes several times its size), or 1 GiB where the size cannot be told."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 8
+    except (AttributeError, OSError, ValueError):
+        return 1 << 30
+
+
+def _refuse_size(size: int, source: str) -> None:
+    limit = max_input_bytes()
+    if size > limit:
+        raise InputError(
+            f"holds more than {limit / 1e9:.1f} GB, more than hw3 reads into this "
+            f"machine's memory (an eighth of it)",
+            where=source,
+            hint="give a part of the data at a time",
+        )
+
+
+def refuse_unreadable(head: bytes, source: str) -> None:
+    """InputError for a first block that no reader could use: a NUL byte in something that
+    is neither NPY nor NPZ (CSV and JSON are text; ``/dev/zero`` is not)."""
+    if head.startswith((NPY_MAGIC, ZIP_MAGIC)):
+        return
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise InputError(
+            f"holds a NUL byte at byte {nul}: it is neither text (CSV, JSON) nor an NPY or "
+            "NPZ file",
+            where=source,
+            hint="text must be UTF-8 (a spreadsheet's 'Unicode text' is UTF-16: save as CSV UTF-8)",
+        )
+
+
+def _read_blocks(f: Any, source: str) -> bytes:
+    """Everything ``f`` holds, block by block, checked as it comes (`read_bytes`)."""
+    blocks: list[bytes] = []
+    total = 0
+    while True:
+        block = f.read(BLOCK)
+        if not block:
+            return b"".join(blocks)
+        if not blocks:
+            refuse_unreadable(block, source)
+        total += len(block)
+        _refuse_size(total, source)
+        blocks.append(block)
 
 
 MAX_JSON_DEPTH = 100  # levels of [ and {; hw3's inputs need a handful

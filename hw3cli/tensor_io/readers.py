@@ -30,13 +30,18 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.errors import InputError
-from hw3cli.tensor_io.files import parse_json, read_bytes, source_name
+from hw3cli.tensor_io.files import (
+    NPY_MAGIC,
+    ZIP_MAGIC,
+    max_input_bytes,
+    parse_json,
+    read_bytes,
+    source_name,
+)
 
 Array = npt.NDArray[np.float64]
 
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".json": "json", ".npy": "npy", ".npz": "npz"}
-NPY_MAGIC = b"\x93NUMPY"
-ZIP_MAGIC = b"PK\x03\x04"
 BLOCK_ROWS = 65536
 WHITESPACE = " "  # the delimiter value that means "runs of spaces and tabs"
 MAX_AXES = 32
@@ -439,6 +444,9 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+_AT_LEAST_ONE = "give at least one number"
+
+
 def _checked_array(array: npt.NDArray[Any], where: str) -> Array:
     if array.ndim > MAX_AXES:
         raise _too_many_axes(str(array.ndim), where)
@@ -451,7 +459,7 @@ def _checked_array(array: npt.NDArray[Any], where: str) -> Array:
         raise InputError(
             f"is empty (shape {shape_text(out.shape)})",
             where=where,
-            hint="give at least one number",
+            hint=_AT_LEAST_ONE,
         )
     bad = ~np.isfinite(out)
     if bad.any():
@@ -594,8 +602,9 @@ def parse_npy(data: bytes, source: str) -> Array:
     header = read_npy_header(data[: 12 + NPY_MAX_HEADER], source)
     _check_npy_size(header, len(data) - header.data_offset, source)
     count = math.prod(header.shape)
-    if count == 0:
-        array: npt.NDArray[Any] = np.empty(header.shape, dtype=header.dtype)
+    if count == 0:  # an empty array, refused as such without building its shape
+        shape = shape_text(header.shape)
+        raise InputError(f"is empty (shape {shape[:80]})", where=source, hint=_AT_LEAST_ONE)
     else:
         flat = np.frombuffer(data, dtype=header.dtype, count=count, offset=header.data_offset)
         array = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
@@ -609,6 +618,14 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = _npz_members(archive, source)
+            unpacked = sum(info.file_size for info in members.values())
+            if unpacked > max_input_bytes():  # a zip bomb, or too much for this machine
+                raise InputError(
+                    f"unpacks to {unpacked:,} bytes, more than hw3 reads into this machine's "
+                    f"memory ({max_input_bytes():,})",
+                    where=source,
+                    hint="give a part of the data at a time",
+                )
             out: dict[str, Any] = {}
             for name, info in members.items():
                 place = f"{source}: {name}"

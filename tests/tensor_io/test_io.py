@@ -589,3 +589,28 @@ def test_comment_lines_are_skipped_and_rows_keep_their_numbers() -> None:
     m, header = readers.parse_csv(data.rsplit(b"5 x\n", 1)[0], "s.txt")
     assert header is None
     assert m.tolist() == [[1.0, 2.0], [3.0, 4.5]]
+
+
+def test_inputs_larger_than_memory_allows_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3cli.tensor_io import files
+
+    monkeypatch.setattr(files, "max_input_bytes", lambda: 10)
+    big = tmp_path / "big.csv"
+    big.write_text("1,2\n3,4\n5,6\n")  # 12 bytes
+    with pytest.raises(InputError, match="holds more than") as refused:
+        files.read_bytes(str(big), what="input", hint="")
+    assert refused.value.where == str(big)
+    with pytest.raises(InputError, match="holds more than"):  # a stream: while reading
+        files._read_blocks(io.BytesIO(b"1,2\n" * 4), "stdin")
+
+
+def test_a_nul_byte_in_the_first_block_is_refused_unless_npy_or_npz() -> None:
+    from hw3cli.tensor_io import files
+
+    with pytest.raises(InputError, match="NUL byte at byte 3"):
+        files._read_blocks(io.BytesIO(b"1,2\x00\n"), "x.csv")
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(2))
+    assert files._read_blocks(io.BytesIO(npy.getvalue()), "x.npy") == npy.getvalue()
