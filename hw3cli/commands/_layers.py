@@ -93,9 +93,9 @@ def _padding(value: Any, where: str) -> Any:
 
 def _count(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
-        raise InputError(f"expected a whole number, got {value!r}", where=where)
+        if isinstance(value, str) and value.isascii() and value.isdecimal():
+            return parse_ints(value, where)[0]  # (which refuses 2000 digits and more)
+        raise InputError(f"expected a whole number, got {str(value)[:40]!r}", where=where)
     return value
 
 

@@ -60,8 +60,11 @@ class SoftmaxResult:
 
 
 def log_softmax(z: Array) -> Array:
-    """log p = z - max(z) - log(sum exp(z - max(z))), row by row."""
-    shifted = z - z.max(axis=1, keepdims=True)
+    """log p = z - max(z) - log(sum exp(z - max(z))), row by row.
+
+    A shift beyond float64 (logits 1e308 apart) is -inf, the exact limit: p = 0 there."""
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
     out: Array = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return out
 
@@ -240,7 +243,8 @@ def cross_entropy(
     t = smoothed_targets(targets, k, label_smoothing, ignored)
     with np.errstate(all="ignore"):  # overflow is reported below, as an error
         wt = w * t
-        losses: Array = -(wt * log_p).sum(axis=1)
+        # a class with no target weight adds nothing, even where log p is -inf (p = 0)
+        losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
         grad: Array = wt.sum(axis=1, keepdims=True) * p - wt
     denominator = 1.0
     loss: float | Array

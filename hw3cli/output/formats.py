@@ -56,7 +56,7 @@ def terminal_size(is_terminal: bool) -> tuple[int, int]:
         columns, lines = shutil.get_terminal_size((100, 24))
     else:
         text = os.environ.get("COLUMNS", "")
-        columns = int(text) if text.isdigit() and len(text) < 6 else 100
+        columns = int(text) if text.isascii() and text.isdecimal() and len(text) < 6 else 100
         lines = 24
     return max(20, min(columns, MAX_WIDTH)), max(1, min(lines, MAX_HEIGHT))
 
