@@ -251,7 +251,8 @@ def cross_entropy(
     if reduction == "none":
         loss = losses
     elif reduction == "sum":
-        loss = float(losses.sum())
+        with np.errstate(over="ignore"):  # an overflowing sum is reported below
+            loss = float(losses.sum())
     else:
         if targets.indices is not None:
             kept = ~ignored
@@ -265,12 +266,20 @@ def cross_entropy(
                 )
         else:
             denominator = float(n)
-        loss = float(losses.sum()) / denominator
+        with np.errstate(over="ignore"):  # an overflowing sum is reported below
+            loss = float(losses.sum()) / denominator
         grad = grad / denominator
     if not (np.isfinite(losses).all() and np.isfinite(grad).all()):
         raise InputError(
             "the loss or its gradient overflows float64 (weights or targets near 1e308)",
             where=where["weight"] if weight is not None else where["target"],
+        )
+    if not np.isfinite(loss).all():  # each loss fits, their sum does not
+        raise InputError(
+            f"the {reduction} of the losses overflows float64 (each is finite; the largest "
+            f"is {float(np.max(np.abs(losses))):.3g}): logits near 1e308 apart",
+            where="--reduction",
+            hint="use --reduction none to see each sample's loss",
         )
     return SoftmaxResult(
         probs=p,
