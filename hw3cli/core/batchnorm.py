@@ -161,7 +161,12 @@ def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
     dmu = -fwd.invstd * dxhat.sum(axis=axes, keepdims=True)
     if fwd.training:
         dmu = dmu + dvar * (-2.0 / m) * xc.sum(axis=axes, keepdims=True)
-        dx = dxhat * fwd.invstd + dvar * 2.0 * xc / m + dmu / m
+        # dx = dxhat * invstd + dvar * 2 (x - mu) / m + dmu / m, term by term in one
+        # buffer (the per-feature factors first: two temporaries fewer)
+        dx = dxhat * fwd.invstd
+        xc *= dvar * (2.0 / m)
+        dx += xc
+        dx += dmu / m
     else:
         dx = dxhat * fwd.invstd
     return BatchNormResult(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +52,8 @@ def terminal_size(is_terminal: bool) -> tuple[int, int]:
     file or pipe COLUMNS or 100 columns; always between 20 and `MAX_WIDTH` columns, so
     that an absurd COLUMNS costs nothing."""
     if is_terminal:
+        import shutil
+
         columns, lines = shutil.get_terminal_size((100, 24))
     else:
         text = os.environ.get("COLUMNS", "")

@@ -49,13 +49,37 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             note_read(path, st)
-            if stat.S_ISREG(st.st_mode):
-                _refuse_size(st.st_size, path)
-            return _read_blocks(f, path)
+            if not stat.S_ISREG(st.st_mode):  # a device or a pipe: it may never end
+                return _read_blocks(f, path)
+            _refuse_size(st.st_size, path)
+            data = f.read()
+            refuse_unreadable(data[:BLOCK], path)
+            return data
     except FileNotFoundError:
         raise InputError("no such file", where=path) from None
     except OSError as e:
         raise InputError(f"cannot read it: {e.strerror}", where=path) from None
+
+
+def read_head(path: str) -> bytes | None:
+    """The first block of a regular file, checked as `read_bytes` checks it (noted as an
+    input, its size, no NUL byte unless NPY or NPZ), so that a reader may hand the path
+    to a faster library; None for stdin, a device or a pipe (read those with
+    `read_bytes`), and for anything `read_bytes` would refuse (it says why)."""
+    if path == "-" or os.path.isdir(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            note_read(path, st)
+            _refuse_size(st.st_size, path)
+            head = f.read(BLOCK)
+    except OSError:
+        return None
+    refuse_unreadable(head, path)
+    return head
 
 
 BLOCK = 1 << 20

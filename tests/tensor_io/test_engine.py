@@ -1,0 +1,94 @@
+"""The fast CSV engine (polars) reads and writes exactly what the careful path does."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hw3cli.tensor_io import engine, readers, writers
+from tests.conftest import hw3_executable
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+matrices = arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(1, 6)), elements=finite)
+
+
+def _careful(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "polars_module", lambda: None)
+
+
+def test_the_engine_is_there() -> None:
+    # not vacuous: on this project's machines polars is installed and allowed to run
+    assert engine.polars_module() is not None
+
+
+@given(matrices, st.booleans(), st.sampled_from([",", ";", "\t"]))
+def test_fast_reader_equals_the_careful_one(m: np.ndarray, header: bool, sep: str) -> None:
+    names = [f"f{i}" for i in range(m.shape[1])]
+    lines = ([sep.join(names)] if header else []) + [sep.join(map(repr, r)) for r in m.tolist()]
+    data = ("\n".join(lines) + "\n").encode()
+    fast = readers._fast_csv(data, "auto")
+    assert fast is not None
+    with pytest.MonkeyPatch.context() as mp:
+        _careful(mp)
+        careful = readers.parse_csv(data, "m.csv")
+    assert fast[1] == careful[1] == (tuple(names) if header else None)
+    assert np.array_equal(fast[0], careful[0])  # bit for bit, -0.0 aside
+    assert np.array_equal(np.signbit(fast[0]), np.signbit(careful[0]))
+
+
+@given(matrices)
+def test_fast_writer_round_trips_exactly(m: np.ndarray) -> None:
+    text = writers.csv_text(m)
+    back = np.array([[float(v) for v in line.split(",")] for line in text.splitlines()])
+    assert np.array_equal(back, m)
+    assert np.array_equal(np.signbit(back), np.signbit(m))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,2\n\n3,4\n",  # a blank line
+        b"1,2\n# note\n3,4\n",  # a comment
+        b'1,"2"\n3,4\n',  # quotes
+        b"1,2\n3,nan\n",  # not finite
+        b"1,2\n3\n",  # a short row
+        b"1,2,3a\n4,5,6\n",  # a typo in row 1
+    ],
+)
+def test_anything_unusual_goes_the_careful_way(data: bytes) -> None:
+    assert readers._fast_csv(data, "auto") is None
+
+
+def test_under_an_address_space_limit_the_careful_path_answers(tmp_path: Path) -> None:
+    # polars cannot load (or hangs reading a file) under ulimit -v: hw3 must not need it
+    x = tmp_path / "x.csv"
+    x.write_text("a,b\n1,2\n3,5\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, resource.RLIM_INFINITY))
+
+    done = subprocess.run(
+        [hw3_executable(), "bn-grad", str(x), "--dy", str(x)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    # feature a: x = dy = [1, 3], m = 2, var = 1, c = 1/sqrt(1 + eps), xhat = c [-1, 1].
+    # dx = (c/m)(m dy - sum dy - xhat sum(dy xhat)) = (c/2)([-2, 2] - c [-1, 1] 2c)
+    #    = c (1 - c^2) [-1, 1]; feature b (x = [2, 5], var 2.25) likewise with its own c
+    rows = np.array([list(map(float, line.split(","))) for line in done.stdout.splitlines()[1:]])
+    for column, var in ((0, 1.0), (1, 2.25)):
+        c = 1.0 / np.sqrt(var + 1e-5)
+        spread = np.sqrt(var) * 2  # dy's own spread: dy - mean(dy) = sqrt(var) [-1, 1]
+        expected = c * (1 - c**2 * var) * spread / 2 * np.array([-1.0, 1.0])
+        assert np.allclose(rows[:, column], expected, rtol=1e-9, atol=0)
