@@ -18,7 +18,7 @@ from hw3cli.core.gradcheck import GradCheck
 from hw3cli.errors import CheckFailed, InputError, refuse_unknown
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
-from hw3cli.tensor_io.atomic import write_atomic
+from hw3cli.tensor_io.atomic import atomic_output, write_atomic
 from hw3cli.tensor_io.readers import Array, Document
 
 _NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
@@ -168,7 +168,10 @@ def write_result(
     elif fmt == "csv":
         m = matrix()
         if to_file:
-            formats.write_text(writers.csv_text(m, header), output)
+            assert output is not None
+            with atomic_output(output) as f:  # block by block: a few MB at a time
+                for chunk in writers.iter_csv_lines(m, header):
+                    f.write(chunk.encode("utf-8"))
         else:
             with formats.writing_stdout():
                 for chunk in writers.iter_csv_lines(m, header):

@@ -17,7 +17,7 @@ from hw3cli.errors import InputError
 from hw3cli.tensor_io.engine import attempt
 from hw3cli.tensor_io.jsontext import dumps
 
-BLOCK_ROWS = 65536
+BLOCK_ROWS = 8192  # rows written at a time: a few MB of text, whatever the input
 
 
 def jsonable(value: Any) -> Any:
