@@ -18,7 +18,7 @@ from hw3cli.core.gradcheck import GradCheck
 from hw3cli.errors import CheckFailed, InputError, refuse_unknown
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
-from hw3cli.tensor_io.atomic import atomic_output, write_atomic
+from hw3cli.tensor_io.atomic import atomic_output
 from hw3cli.tensor_io.readers import Array, Document
 
 _NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
@@ -182,7 +182,8 @@ def write_result(
                 "NPZ is binary: write it to a file", where="--format npz", hint="add -o out.npz"
             )
         assert output is not None
-        write_atomic(output, writers.npz_bytes(arrays()))
+        with atomic_output(output) as f:
+            writers.write_npz(f, arrays())
     elif fmt == "table":
         formats.write_table(table, output)
     else:  # pragma: no cover - click.Choice allows no other value

@@ -6,9 +6,8 @@ written atomically (`hw3cli.tensor_io.atomic`).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,10 +82,9 @@ def csv_text(matrix: npt.NDArray[Any], header: Sequence[str] | None = None) -> s
     return "".join(iter_csv_lines(matrix, header))
 
 
-def npz_bytes(arrays: Mapping[str, Any]) -> bytes:
-    """An uncompressed .npz archive with one named array per entry (None entries left out)."""
-    buffer = io.BytesIO()
+def write_npz(f: IO[bytes], arrays: Mapping[str, Any]) -> None:
+    """An uncompressed .npz archive with one named array per entry (None entries left
+    out), written straight into ``f`` (no copy of the whole archive in memory)."""
     named = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
     save: Any = np.savez  # its **kwds are the arrays; typed loosely by NumPy
-    save(buffer, allow_pickle=False, **named)
-    return buffer.getvalue()
+    save(f, allow_pickle=False, **named)

@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 from hw3cli.errors import InputError
 from hw3cli.tensor_io import files, readers, writers
-from hw3cli.tensor_io.atomic import write_atomic
+from hw3cli.tensor_io.atomic import atomic_output, write_atomic
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 matrices = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 5)), elements=finite)
@@ -47,7 +47,8 @@ def test_json_round_trip_is_exact(m: np.ndarray) -> None:
 def test_npz_round_trip(tmp_path: Path) -> None:
     arrays_in = {"dx": np.arange(6.0).reshape(2, 3) / 7, "dbeta": np.array([0.1, 0.2, 0.3])}
     target = tmp_path / "out.npz"
-    write_atomic(str(target), writers.npz_bytes(arrays_in))
+    with atomic_output(str(target)) as f:
+        writers.write_npz(f, arrays_in)
     back = readers.parse_npz(target.read_bytes(), "out.npz")
     for key, value in arrays_in.items():
         assert back[key].tobytes() == value.tobytes()
