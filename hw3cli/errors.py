@@ -27,7 +27,8 @@ class InputError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        where, message = _shorten(self.where or ""), _shorten(self.message)
+        text = f"{where}: {message}" if where else message
         if self.hint:
             text += f"\n  Hint: {self.hint}"
         return text
@@ -36,6 +37,18 @@ class InputError(Exception):
         """The same error, placed: ``where`` is prepended to any place it already names."""
         place = f"{where}: {self.where}" if self.where else where
         return InputError(self.message, where=place, hint=self.hint)
+
+
+MAX_PART = 300  # characters of a place or a message; a 5000-digit value is elided
+
+
+def _shorten(text: str) -> str:
+    """``text``, or its start and end around an ellipsis when it is longer than MAX_PART
+    (an error quoting a value thousands of characters long stays a readable line)."""
+    if len(text) <= MAX_PART:
+        return text
+    head, tail = text[: MAX_PART - 80], text[-77:]
+    return f"{head} ...({len(text) - len(head) - len(tail):,} characters)... {tail}"
 
 
 class CheckFailed(Exception):

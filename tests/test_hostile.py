@@ -345,3 +345,13 @@ def test_a_check_beyond_a_second_or_two_is_refused_before_it_starts(tmp_path: Pa
     assert f"--check-entries {fits}\n" in stderr
     accepted = invoke(["bn-grad", x, "--dy", x, "--check", "--check-entries", "200"])
     assert accepted.exit_code == 0, accepted.stderr
+
+
+def test_an_error_quoting_a_huge_value_stays_a_readable_line() -> None:
+    value = "1" * 5000
+    result = invoke(["conv-shape", "--input", "1", "--layer", f"conv k=1 out={value}"])
+    stderr = assert_clean_error(result)
+    first = stderr.splitlines()[0]
+    assert len(first) < 800
+    assert "characters)..." in first  # the middle of the value is elided, and says how much
+    assert first.endswith("more than 2000 digits, more than any size")
