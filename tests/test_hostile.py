@@ -355,3 +355,18 @@ def test_an_error_quoting_a_huge_value_stays_a_readable_line() -> None:
     assert len(first) < 800
     assert "characters)..." in first  # the middle of the value is elided, and says how much
     assert first.endswith("more than 2000 digits, more than any size")
+
+
+@pytest.mark.parametrize(
+    ("doc", "extra", "says"),
+    [
+        # a constant feature (var 0) with eps 1e-300: 1/sqrt(var + eps) = 1e150 times dy
+        ({"x": [[1, 2], [1, 3]], "dy": [[1e300, 2], [3, 4]]}, ["--eps", "1e-300"], "1e-300"),
+        # x spread over +-1e200: its squares (1e400) overflow before anything else
+        ({"x": [[1e200, 2], [-1e200, 3]], "dy": [[1, 2], [3, 4]]}, [], "squares of x - mean"),
+    ],
+)
+def test_overflow_names_its_cause(doc: dict[str, object], extra: list[str], says: str) -> None:
+    stderr = assert_clean_error(invoke(["bn-grad", *extra], json.dumps(doc)))
+    assert "overflows float64" in stderr
+    assert says in stderr

@@ -303,10 +303,18 @@ def _finite(result: BatchNormResult) -> BatchNormResult:
     for name in (*BatchNormResult.NAMES, "running_mean", "running_var"):
         value = getattr(result, name)
         if value is not None and not np.isfinite(value).all():
+            rescale = "rescale x (batch norm does not change under x -> x / c, eps aside)"
+            if name in ("mean", "var", "running_mean", "running_var"):
+                raise InputError(
+                    f"{name} overflows float64: the squares of x - mean exceed 1.8e308",
+                    hint=rescale,
+                )
+            smallest = float(np.min(result.var + result.eps))
             raise InputError(
-                f"{name} overflows float64: the inputs are too large to normalise "
-                "(their squares exceed 1.8e308)",
-                hint="rescale x (batch norm does not change under x -> x / c, eps aside)",
+                f"{name} overflows float64 (beyond 1.8e308): it multiplies x - mean, dy, "
+                f"gamma and 1/sqrt(var + eps), and here the smallest var + eps is "
+                f"{smallest:.3g}",
+                hint=f"{rescale} or dy, or give a larger --eps for a constant feature",
             )
     return result
 
