@@ -113,12 +113,18 @@ def batchnorm_forward(
     mean = x.mean(axis=axes, keepdims=True)
     # one refinement step: the mean of what is left corrects the rounding of the first
     # sum (to about an ulp), which large offsets would otherwise carry into var and dvar
-    mean = mean + (x - mean).mean(axis=axes, keepdims=True)
     xc = x - mean
-    var = (xc * xc).mean(axis=axes, keepdims=True)
+    correction = xc.mean(axis=axes, keepdims=True)
+    mean = mean + correction
+    xc -= correction
+    # three arrays of x's size in all (xc, xhat, y): each new one costs its page faults
+    xhat = np.multiply(xc, xc)
+    var = xhat.mean(axis=axes, keepdims=True)
     invstd = 1.0 / np.sqrt(var + eps)
-    xhat = xc * invstd
-    return BatchNormForward(x, g, b, eps, channel_axis, mean, var, invstd, xhat, g * xhat + b)
+    np.multiply(xc, invstd, out=xhat)
+    y = xhat * g
+    y += b
+    return BatchNormForward(x, g, b, eps, channel_axis, mean, var, invstd, xhat, y)
 
 
 def batchnorm_forward_eval(
@@ -157,7 +163,8 @@ def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
     m = fwd.m
     xc = fwd.x - fwd.mean
     dxhat = dy * fwd.gamma
-    dvar = (dxhat * xc).sum(axis=axes, keepdims=True) * -0.5 * (fwd.var + fwd.eps) ** -1.5
+    scratch = np.multiply(dxhat, xc)  # reused below for dy * xhat: fewer new arrays
+    dvar = scratch.sum(axis=axes, keepdims=True) * -0.5 * (fwd.var + fwd.eps) ** -1.5
     dmu = -fwd.invstd * dxhat.sum(axis=axes, keepdims=True)
     if fwd.training:
         dmu = dmu + dvar * (-2.0 / m) * xc.sum(axis=axes, keepdims=True)
@@ -178,7 +185,7 @@ def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
         dvar=fwd.per_feature(dvar),
         dmu=fwd.per_feature(dmu),
         dx=dx,
-        dgamma=(dy * fwd.xhat).sum(axis=axes),
+        dgamma=np.multiply(dy, fwd.xhat, out=scratch).sum(axis=axes),
         dbeta=dy.sum(axis=axes),
         m=m,
         eps=fwd.eps,
