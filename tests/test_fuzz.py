@@ -1146,6 +1146,16 @@ EXPECT_FILES = [
     b"[" * 200,
 ]
 
+# the options both numeric commands share, with the values their fuzz tests draw
+SHARED_OPTIONS: dict[str, st.SearchStrategy[str]] = {
+    "--check-entries": counts(1, 10),
+    "--rtol": numbers(0, 1e-3),
+    "--atol": numbers(0, 1e-3),
+    "--format": mostly(
+        st.sampled_from(["json", "csv", "table", "auto"]), st.sampled_from(["npz", "plain"])
+    ),
+}
+
 BN_OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--gamma": number_lists(-3, 3),
     "--beta": number_lists(-3, 3),
@@ -1156,12 +1166,7 @@ BN_OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--layout": mostly(st.sampled_from(["bwhc", "nhwc", "nchw"]), st.sampled_from(["NCHW", ""])),
     "--emit": mostly(st.sampled_from(["dx", "dxhat", "xhat", "y"]), st.sampled_from(["dy", ""])),
     "--feature": counts(0, 1),
-    "--check-entries": counts(1, 10),
-    "--rtol": numbers(0, 1e-3),
-    "--atol": numbers(0, 1e-3),
-    "--format": mostly(
-        st.sampled_from(["json", "csv", "table", "auto"]), st.sampled_from(["npz", "plain"])
-    ),
+    **SHARED_OPTIONS,
     "--input-format": mostly(st.sampled_from(INPUT_FORMATS), st.just("xml")),
     "--delimiter": mostly(
         st.sampled_from(["auto", "comma", ","]), st.sampled_from([";", "tab", "x", "", "\\t"])
@@ -1179,12 +1184,7 @@ SOFTMAX_OPTIONS: dict[str, st.SearchStrategy[str]] = {
     ),
     "--emit": mostly(st.sampled_from(["grad", "probs"]), st.sampled_from(["dx", ""])),
     "--sample": counts(0, 1),
-    "--check-entries": counts(1, 10),
-    "--rtol": numbers(0, 1e-3),
-    "--atol": numbers(0, 1e-3),
-    "--format": mostly(
-        st.sampled_from(["json", "csv", "table", "auto"]), st.sampled_from(["npz", "plain"])
-    ),
+    **SHARED_OPTIONS,
     "--input-format": st.sampled_from(INPUT_FORMATS),
     "--delimiter": mostly(st.sampled_from(["auto", "comma"]), st.sampled_from([";", "x", ""])),
     "--target": st.just("{target}"),
