@@ -61,6 +61,11 @@ class CheckFailed(Exception):
         super().__init__(message)
 
 
+def shape_text(shape: tuple[int, ...]) -> str:
+    """An array's shape in a message: ``3x4``, or ``() (a single number)``."""
+    return "x".join(map(str, shape)) if shape else "() (a single number)"
+
+
 def refuse_unknown(
     found: Iterable[str], allowed: Sequence[str], *, where: str, kind: str = "key"
 ) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from hw3cli.core.compare import compare, index_text, report
 from hw3cli.core.gradcheck import GradCheck
-from hw3cli.errors import CheckFailed, InputError, refuse_unknown
+from hw3cli.errors import CheckFailed, InputError, refuse_unknown, shape_text
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import atomic_output
@@ -90,49 +90,27 @@ def json_number(values: Mapping[str, Any], key: str, source: str, default: float
     if isinstance(value, np.ndarray):  # an NPZ member: a scalar or one-entry array
         if value.size != 1:
             raise InputError(
-                f"must be a number, got an array of shape {readers.shape_text(value.shape)}",
+                f"must be a number, got an array of shape {shape_text(value.shape)}",
                 where=where,
             )
         value = float(value.reshape(-1)[0])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a number, got {describe(value)}", where=where)
+        raise InputError(f"must be a number, got {readers.describe(value)}", where=where)
     try:
         number = float(value)
     except OverflowError:
         raise InputError(
-            f"{describe(value)} is too large for a float64 (at most about 1.8e308)", where=where
+            f"{readers.describe(value)} is too large for a float64 (at most about 1.8e308)",
+            where=where,
         ) from None
     if not np.isfinite(number):
         beyond = "a number beyond about 1.8e308 is infinite as a float64"
         raise InputError(
-            f"{describe(value)} is not a finite number",
+            f"{readers.describe(value)} is not a finite number",
             where=where,
             hint=beyond if np.isinf(number) else None,
         )
     return number
-
-
-def describe(value: Any, limit: int = 40) -> str:
-    """A short text for a value in a message: JSON-like, cut to ``limit`` characters,
-    safe for deep or long values (no repr of the whole)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        digits = len(str(abs(value))) if value.bit_length() < 13000 else None
-        if digits is not None and digits <= limit:
-            return str(value)
-        return f"a whole number of {digits or 'thousands of'} digits"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return repr(value if len(value) <= limit else value[: limit - 3] + "...")
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return f"a list of {len(value)}"
-    return type(value).__name__
 
 
 def matrix_option(value: str, option: str, *, delimiter: str = "auto") -> Array:

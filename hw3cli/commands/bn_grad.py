@@ -104,7 +104,7 @@ def bn_grad(
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import batchnorm as bn
     from hw3cli.core.layout import channel_axis
-    from hw3cli.errors import InputError
+    from hw3cli.errors import InputError, shape_text
     from hw3cli.output import batchnorm as out
     from hw3cli.tensor_io import readers
 
@@ -124,7 +124,7 @@ def bn_grad(
 
     x = field("x")
     if x.ndim not in (1, 2, 4):
-        got = f"has {x.ndim} axes (shape {readers.shape_text(x.shape)})" if x.ndim else ""
+        got = f"has {x.ndim} axes (shape {shape_text(x.shape)})" if x.ndim else ""
         raise InputError(
             f"x {got or 'is a single number'}; bn-grad takes m x D rows "
             "(2 axes: one sample a row, one feature a column) or a rank-4 tensor",
@@ -140,7 +140,7 @@ def bn_grad(
             "the upstream gradient dy is missing",
             hint="give --dy FILE (same shape as x), or a JSON input with a 'dy' key",
         )
-    dy_shape, x_shape = readers.shape_text(dy.shape), readers.shape_text(x.shape)
+    dy_shape, x_shape = shape_text(dy.shape), shape_text(x.shape)
     squeeze = x.ndim == 1
     if squeeze:
         x = x.reshape(-1, 1)

@@ -108,7 +108,7 @@ def softmax_grad(
     """
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import softmax as sm
-    from hw3cli.errors import InputError
+    from hw3cli.errors import InputError, shape_text
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
     from hw3cli.tensor_io import readers
@@ -129,7 +129,7 @@ def softmax_grad(
     if logits.ndim == 1:
         logits = logits.reshape(1, -1)
     if logits.ndim != 2:
-        got = f"{logits.ndim} axes (shape {readers.shape_text(logits.shape)})"
+        got = f"{logits.ndim} axes (shape {shape_text(logits.shape)})"
         raise InputError(
             f"logits must be a matrix N x K, one sample a row; got "
             f"{got if logits.ndim else 'a single number'}",
@@ -285,7 +285,7 @@ def _labels(values: Any, where: str) -> Any:
 def _targets(array: Any, where: str) -> Any:
     """A column (or list) of class indices, or a matrix of probability rows."""
     from hw3cli.core.softmax import Targets
-    from hw3cli.tensor_io.readers import shape_text
+    from hw3cli.errors import shape_text
 
     if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
         return _labels(array, where)

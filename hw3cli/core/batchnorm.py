@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.core.gradcheck import STEP, GradCheck, check_gradient, combine
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, shape_text
 
 Array = npt.NDArray[np.float64]
 
@@ -253,7 +253,7 @@ def batchnorm(
     channel_axis %= x.ndim
     if dy.shape != x.shape:
         raise InputError(
-            f"dy has shape {_shape(dy)} but x has shape {_shape(x)}",
+            f"dy has shape {shape_text(dy.shape)} but x has shape {shape_text(x.shape)}",
             where="dy",
             hint="dy is the upstream gradient dL/dy, one value per value of x",
         )
@@ -326,10 +326,6 @@ def _finite(result: BatchNormResult) -> BatchNormResult:
     return result
 
 
-def _shape(a: Array) -> str:
-    return "x".join(str(n) for n in a.shape) if a.ndim else "() (a single number)"
-
-
 def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:
     """A per-feature vector of length C: ``default`` when None, one number for every
     feature, or C numbers in a vector, a row or a column (at most one axis longer than 1,
@@ -339,7 +335,8 @@ def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:
     v = np.asarray(v, dtype=np.float64)
     if sum(n > 1 for n in v.shape) > 1:
         raise InputError(
-            f"has shape {_shape(v)}; expected {c} numbers, one per feature (channel) of x",
+            f"has shape {shape_text(v.shape)}; expected {c} numbers, one per feature "
+            "(channel) of x",
             where=what,
             hint="give a list (1,2,3), or a file with one row or one column",
         )

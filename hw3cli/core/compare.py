@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from hw3cli.errors import shape_text
+
 Array = npt.NDArray[np.float64]
 WORST = 10
 
@@ -43,10 +45,6 @@ def index_text(index: tuple[int, ...]) -> str:
     return "[" + ",".join(map(str, index)) + "]"
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape)) if shape else "a single number"
-
-
 def compare(
     expected: Mapping[str, Array],
     computed: Mapping[str, Array],
@@ -65,8 +63,8 @@ def compare(
                 exp = exp.reshape(got.shape)
             else:
                 problems.append(
-                    f"{name}: expected shape {_shape_text(exp.shape)}, computed "
-                    f"{_shape_text(got.shape)}"
+                    f"{name}: expected shape {shape_text(exp.shape)}, computed "
+                    f"{shape_text(got.shape)}"
                 )
                 continue
         compared += exp.size

@@ -47,11 +47,8 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
         raise InputError("is a folder, not a file", where=path)
     try:
         with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            note_read(path, st)
-            if not stat.S_ISREG(st.st_mode):  # a device or a pipe: it may never end
+            if not _regular(f, path):  # a device or a pipe: it may never end
                 return _read_blocks(f, path)
-            _refuse_size(st.st_size, path)
             data = f.read()
             refuse_unreadable(data[:BLOCK], path)
             return data
@@ -70,16 +67,24 @@ def read_head(path: str) -> bytes | None:
         return None
     try:
         with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
+            if not _regular(f, path):
                 return None
-            note_read(path, st)
-            _refuse_size(st.st_size, path)
             head = f.read(BLOCK)
     except OSError:
         return None
     refuse_unreadable(head, path)
     return head
+
+
+def _regular(f: Any, path: str) -> bool:
+    """Whether the open file ``f`` is a regular file; every file is noted as an input
+    (`hw3cli.tensor_io.guard`), and a regular one larger than memory allows is refused."""
+    st = os.fstat(f.fileno())
+    note_read(path, st)
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    _refuse_size(st.st_size, path)
+    return True
 
 
 BLOCK = 1 << 20

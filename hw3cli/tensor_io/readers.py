@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, shape_text
 from hw3cli.tensor_io.engine import attempt
 from hw3cli.tensor_io.files import (
     NPY_MAGIC,
@@ -123,11 +123,6 @@ def read_matrix(path: str, *, what: str, requested: str = "auto", delimiter: str
     return to_array(value, doc.source if doc.format != "json" else f"{doc.source}: {key}")
 
 
-def shape_text(shape: tuple[int, ...]) -> str:
-    """``3x4``; ``() (a single number)`` for a scalar."""
-    return "x".join(map(str, shape)) if shape else "() (a single number)"
-
-
 # --- CSV --------------------------------------------------------------------------------
 
 
@@ -199,12 +194,8 @@ def _cell_hint(cell: str, delimiter: str) -> str | None:
         if delimiter == ";":  # a European export: the comma is the decimal separator
             return decimal
         return f"the values seem separated by ',': give --delimiter comma; or {decimal}"
-    for ch in dict.fromkeys(text):
-        if ch.isalnum() or ch in ".+-":
-            continue
-        parts = [p.strip() for p in (text.split() if ch.isspace() else text.split(ch))]
-        parts = [p for p in parts if p]
-        if len(parts) >= 2 and any(_is_number(p) or _DECIMAL_COMMA.fullmatch(p) for p in parts):
+    for ch, parts in _splits(text):
+        if len(parts) >= 2 and any(map(_numberish, parts)):
             sep = ch if ch == "\t" or not ch.isspace() else WHITESPACE
             return (
                 f"the values seem separated by {_delimiter_name(sep)}: "
@@ -217,17 +208,25 @@ def _looks_numeric(cell: str) -> bool:
     """A number, a number with a decimal comma, or only such numbers joined by some other
     delimiter (``1|2``; but not a name such as ``feature 1``)."""
     text = cell.strip()
-    if _is_number(text) or _DECIMAL_COMMA.fullmatch(text):
-        return True
+    return _numberish(text) or any(
+        len(parts) >= 2 and all(map(_numberish, parts)) for _, parts in _splits(text)
+    )
+
+
+def _numberish(text: str) -> bool:
+    """A number, or one written with a decimal comma (``1,5``)."""
+    return _is_number(text) or _DECIMAL_COMMA.fullmatch(text) is not None
+
+
+def _splits(text: str) -> Iterator[tuple[str, list[str]]]:
+    """For each character of ``text`` that could be a delimiter (not a digit, a letter,
+    ``.``, ``+`` or ``-``), the non-blank parts it splits ``text`` into (any whitespace
+    character splits at runs of whitespace)."""
     for ch in dict.fromkeys(text):
         if ch.isalnum() or ch in ".+-":
             continue
-        parts = [p for p in (text.split() if ch.isspace() else text.split(ch)) if p.strip()]
-        if len(parts) >= 2 and all(
-            _is_number(p) or _DECIMAL_COMMA.fullmatch(p.strip()) for p in parts
-        ):
-            return True
-    return False
+        parts = text.split() if ch.isspace() else text.split(ch)
+        yield ch, [p.strip() for p in parts if p.strip()]
 
 
 def _rows(text: str, source: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -430,7 +429,7 @@ def to_array(value: Any, where: str) -> Array:
     if isinstance(value, np.ndarray):
         return _checked_array(value, where)
     if isinstance(value, bool) or not isinstance(value, (list, int, float)):
-        raise InputError(f"expected numbers, got {_describe(value)}", where=where)
+        raise InputError(f"expected numbers, got {describe(value)}", where=where)
     _walk(value, where, _shape_of(value, where))
     return _checked_array(np.array(value, dtype=np.float64), where)
 
@@ -460,7 +459,7 @@ def _walk(value: Any, where: str, shape: tuple[int, ...]) -> None:
     """Find the first entry that is not a number or breaks the rectangular shape."""
     if not shape:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"expected a number, got {_describe(value)}", where=where)
+            raise InputError(f"expected a number, got {describe(value)}", where=where)
         if isinstance(value, int) and not -_FLOAT_MAX <= value <= _FLOAT_MAX:
             raise InputError(
                 f"{_big_int_text(value)} is too large for a float64 (at most about 1.8e308)",
@@ -469,7 +468,7 @@ def _walk(value: Any, where: str, shape: tuple[int, ...]) -> None:
         return
     if not isinstance(value, list):
         raise InputError(
-            f"expected a list of {shape[0]}, got {_describe(value)} (the array is not rectangular)",
+            f"expected a list of {shape[0]}, got {describe(value)} (the array is not rectangular)",
             where=where,
         )
     if len(value) != shape[0]:
@@ -489,18 +488,27 @@ def _big_int_text(value: int) -> str:
     return f"{sign}{digits[0]}.{digits[1:4] or '0'}e+{len(digits) - 1} ({len(digits)} digits)"
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any, limit: int = 40) -> str:
+    """A short text for a value in a message: JSON-like, cut to ``limit`` characters, and
+    safe for long values (a 5000-digit number is not printed)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if value.bit_length() < 13000 else None
+        if digits is not None and digits <= limit:
+            return str(value)
+        return f"a whole number of {digits or 'thousands of'} digits"
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:37] + "..."
+        text = value if len(value) <= limit else value[: limit - 3] + "..."
         return f"the string {text!r}"
     if isinstance(value, dict):
         return "an object"
-    if isinstance(value, list):
-        return "a list"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
     return type(value).__name__
 
 
