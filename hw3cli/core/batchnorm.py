@@ -11,6 +11,8 @@ Every quantity of the derivation is returned, so that each line of it can be che
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -99,6 +101,344 @@ def _as_feature(v: Array, ndim: int, channel_axis: int) -> Array:
     return v.reshape(_feature_shape(ndim, channel_axis, v.size))
 
 
+# --- pass 1: per-feature moments of a batch, block by block -------------------------------
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Per-feature sums over some rows of x and dy, enough for every batch statistic.
+
+    ``count`` values per feature; ``mean_x`` and ``m2_x`` = sum (x - mean_x)^2;
+    ``sum_dy`` and ``mean_dy``; ``c_xdy`` = sum (x - mean_x)(dy - mean_dy), the
+    co-moment, which equals sum (x - mean_x) dy. Two sets of rows merge exactly
+    (`merge_moments`), so a batch can be read in blocks. ``min_x``, ``max_x`` and
+    ``max_abs_dy`` bound the per-sample outputs (`BatchNormStats.outputs_finite`).
+    """
+
+    count: int
+    mean_x: Array
+    m2_x: Array
+    sum_dy: Array
+    mean_dy: Array
+    c_xdy: Array
+    min_x: Array
+    max_x: Array
+    max_abs_dy: Array
+
+
+def block_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
+    """The moments of one block of rows, two-pass: the mean first (refined once by the
+    mean of what is left, which corrects the first sum's rounding to about an ulp), then
+    the sums of squares and products about it."""
+    axes = reduce_axes(x.ndim, channel_axis)
+    count = int(x.size // x.shape[channel_axis])
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    correction = xc.mean(axis=axes, keepdims=True)
+    mean += correction
+    xc -= correction
+    products = np.multiply(xc, xc)
+    m2 = products.sum(axis=axes)
+    sum_dy = dy.sum(axis=axes)
+    mean_dy = sum_dy / count
+    # sum (x - mean)(dy - mean_dy) = sum (x - mean) dy - mean_dy sum (x - mean)
+    np.multiply(xc, dy, out=products)
+    c_xdy = products.sum(axis=axes) - mean_dy * xc.sum(axis=axes)
+    return Moments(
+        count=count,
+        mean_x=mean.reshape(-1),
+        m2_x=m2,
+        sum_dy=sum_dy,
+        mean_dy=mean_dy,
+        c_xdy=c_xdy,
+        min_x=x.min(axis=axes),
+        max_x=x.max(axis=axes),
+        max_abs_dy=np.abs(dy).max(axis=axes),
+    )
+
+
+def merge_moments(a: Moments, b: Moments) -> Moments:
+    """The moments of two sets of rows together: Chan, Golub and LeVeque's pairwise
+    update. With n = na + nb and d = mean_b - mean_a:
+
+        mean = mean_a + d nb / n      M2 = M2_a + M2_b + d^2 na nb / n
+        C_xdy = C_a + C_b + d_x d_dy na nb / n
+    """
+    n = a.count + b.count
+    weight = a.count * b.count / n
+    dx = b.mean_x - a.mean_x
+    ddy = b.mean_dy - a.mean_dy
+    sum_dy = a.sum_dy + b.sum_dy
+    return Moments(
+        count=n,
+        mean_x=a.mean_x + dx * (b.count / n),
+        m2_x=a.m2_x + b.m2_x + dx * dx * weight,
+        sum_dy=sum_dy,
+        mean_dy=sum_dy / n,
+        c_xdy=a.c_xdy + b.c_xdy + dx * ddy * weight,
+        min_x=np.minimum(a.min_x, b.min_x),
+        max_x=np.maximum(a.max_x, b.max_x),
+        max_abs_dy=np.maximum(a.max_abs_dy, b.max_abs_dy),
+    )
+
+
+def moments(pairs: Iterable[tuple[Array, Array]], channel_axis: int) -> Moments:
+    """The merged moments of blocks of rows (x, dy), in order."""
+    total: Moments | None = None
+    with np.errstate(all="ignore"):  # an overflow is found, and explained, by `statistics`
+        for x, dy in pairs:
+            block = block_moments(x, dy, channel_axis)
+            total = block if total is None else merge_moments(total, block)
+    if total is None:
+        raise InputError("x holds no rows")
+    return total
+
+
+# --- the per-feature results, and the per-sample ones block by block -----------------------
+
+
+@dataclass(frozen=True)
+class BatchNormSetup:
+    """The checked parameters of one batch norm: shape, channel axis, vectors of length C."""
+
+    shape: tuple[int, ...]
+    channel_axis: int
+    gamma: Array
+    beta: Array
+    eps: float
+    training: bool
+    running_mean: Array
+    running_var: Array
+    momentum: float
+
+    @property
+    def m(self) -> int:
+        """How many values each feature's statistics reduce over."""
+        return math.prod(self.shape) // self.shape[self.channel_axis]
+
+
+@dataclass(frozen=True)
+class BatchNormStats:
+    """Every per-feature quantity (vectors of length C), from the moments of the batch.
+
+    In evaluation mode ``mean`` and ``var`` are the running statistics used, and
+    ``dmu`` / ``dvar`` the gradients with respect to them.
+    """
+
+    setup: BatchNormSetup
+    mean: Array
+    var: Array
+    invstd: Array
+    dvar: Array
+    dmu: Array
+    dgamma: Array
+    dbeta: Array
+    bounds: dict[str, float]
+    running_mean: Array | None = None
+    running_var: Array | None = None
+
+    def feature(self, v: Array) -> Array:
+        """A vector of length C shaped to broadcast against x."""
+        return _as_feature(v, len(self.setup.shape), self.setup.channel_axis)
+
+    @property
+    def outputs_finite(self) -> bool:
+        """Whether no per-sample output can overflow (from bounds on |x - mu| and |dy|)."""
+        return all(math.isfinite(b) for b in self.bounds.values())
+
+
+def setup(
+    shape: tuple[int, ...],
+    dy_shape: tuple[int, ...],
+    gamma: Array | None = None,
+    beta: Array | None = None,
+    eps: float = DEFAULT_EPS,
+    channel_axis: int = 1,
+    *,
+    training: bool = True,
+    running_mean: Array | None = None,
+    running_var: Array | None = None,
+    momentum: float = DEFAULT_MOMENTUM,
+) -> BatchNormSetup:
+    """Check everything that needs no values of x: shapes, parameters, m >= 2.
+
+    ``gamma`` and ``beta`` default to ones and zeros; the running statistics to zeros
+    and ones (PyTorch's initial values)."""
+    ndim = len(shape)
+    if ndim < 2:
+        raise InputError(f"x must have at least 2 axes (samples x features), got {ndim}")
+    if not -ndim <= channel_axis < ndim:
+        raise InputError(f"channel axis {channel_axis} is outside x's {ndim} axes")
+    channel_axis %= ndim
+    if tuple(dy_shape) != tuple(shape):
+        raise InputError(
+            f"dy has shape {shape_text(dy_shape)} but x has shape {shape_text(shape)}",
+            where="dy",
+            hint="dy is the upstream gradient dL/dy, one value per value of x",
+        )
+    c = shape[channel_axis]
+    rm = feature_vector(running_mean, c, 0.0, "running mean")
+    rv = feature_vector(running_var, c, 1.0, "running var")
+    if not eps >= 0 or not np.isfinite(eps):
+        raise InputError(f"must be a number >= 0, got {eps}", where="eps")
+    if not 0.0 <= momentum <= 1.0:
+        raise InputError(f"must be between 0 and 1, got {momentum}", where="momentum")
+    if not training and not (rv + eps > 0).all():
+        raise InputError("running variance + eps must be positive", where="running var")
+    result = BatchNormSetup(
+        shape=tuple(shape),
+        channel_axis=channel_axis,
+        gamma=feature_vector(gamma, c, 1.0, "gamma"),
+        beta=feature_vector(beta, c, 0.0, "beta"),
+        eps=eps,
+        training=training,
+        running_mean=rm,
+        running_var=rv,
+        momentum=momentum,
+    )
+    if training and result.m < 2:
+        raise InputError(
+            f"each feature has only {result.m} value (m = 1): the variance is 0 and the "
+            "gradient identically zero; PyTorch refuses this too ('Expected more than 1 "
+            "value per channel when training')",
+            hint="give at least two samples, or use --eval with running statistics",
+        )
+    return result
+
+
+def statistics(s: BatchNormSetup, mo: Moments) -> BatchNormStats:
+    """The per-feature quantities, the source document's staged backward in sums:
+
+    sum dxhat = gamma sum dy      sum dxhat (x - mu) = gamma C_xdy
+    dvar  = gamma C_xdy (-1/2) (var + eps)^(-3/2)
+    dmu   = -invstd gamma sum dy + dvar (-2/m) sum (x - mu)   (the sum is 0 by mu's
+            definition, so the second term vanishes)
+    dgamma = sum dy xhat = invstd C_xdy ;  dbeta = sum dy
+
+    In evaluation mode mu and var are the running rm, rv, and sum (x - rm) dy =
+    C_xdy + (mean_x - rm) sum dy.
+    """
+    m, g, eps = mo.count, s.gamma, s.eps
+    with np.errstate(all="ignore"):
+        if s.training:
+            mean, var = mo.mean_x, mo.m2_x / m
+            centred = mo.c_xdy
+        else:
+            mean, var = s.running_mean, s.running_var
+            centred = mo.c_xdy + (mo.mean_x - mean) * mo.sum_dy
+        _refuse_overflow({"mean": mean, "var": var})
+        if not (var + eps > 0).all():
+            j = int(np.argmax(var + eps <= 0))
+            raise InputError(
+                f"feature {j} is constant (variance 0) and eps is 0: xhat would divide by zero",
+                where="eps",
+                hint="use eps > 0 (PyTorch's default is 1e-5)",
+            )
+        invstd = 1.0 / np.sqrt(var + eps)
+        dvar = g * centred * -0.5 * (var + eps) ** -1.5
+        dmu = -invstd * (g * mo.sum_dy)
+        rm = rv = None
+        if s.training:
+            rm, rv = running_update(s.running_mean, s.running_var, mean, var, m, s.momentum)
+        xc = np.maximum(mo.max_x - mean, mean - mo.min_x)
+        xhat = float(np.max(xc * invstd))
+        dxhat = float(np.max(np.abs(g) * mo.max_abs_dy))
+        dx = float(np.max(np.abs(g) * mo.max_abs_dy * invstd + xc * 2 * np.abs(dvar) / m))
+        bounds = {
+            "xhat": xhat * 1.01,
+            "y": float(np.max(np.abs(g) * xhat + np.abs(s.beta))) * 1.01,
+            "dxhat": dxhat * 1.01,
+            "dx": (dx + float(np.max(np.abs(dmu))) / m) * 1.01,
+        }
+        stats = BatchNormStats(
+            setup=s,
+            mean=mean,
+            var=var,
+            invstd=invstd,
+            dvar=dvar,
+            dmu=dmu,
+            dgamma=invstd * centred,
+            dbeta=mo.sum_dy,
+            bounds=bounds,
+            running_mean=rm,
+            running_var=rv,
+        )
+    _refuse_overflow(
+        {
+            n: getattr(stats, n)
+            for n in ("dvar", "dmu", "dgamma", "dbeta", "running_mean", "running_var")
+        },
+        stats,
+    )
+    return stats
+
+
+def per_sample(stats: BatchNormStats, name: str, x: Array, dy: Array) -> Array:
+    """One per-sample quantity for a block of rows of x and dy:
+
+    xhat = (x - mu) invstd     y = gamma xhat + beta     dxhat = dy gamma
+    dx = dxhat invstd + dvar 2 (x - mu) / m + dmu / m   (training)
+    dx = dxhat invstd                                   (evaluation)
+    """
+    f, s = stats.feature, stats.setup
+    with np.errstate(all="ignore"):
+        if name == "dxhat":
+            return dy * f(s.gamma)
+        if name == "dx":
+            out = dy * f(s.gamma)  # dxhat first: gamma invstd alone may overflow
+            out *= f(stats.invstd)
+            if s.training:
+                m = s.m
+                xc = x - f(stats.mean)
+                xc *= f(stats.dvar * (2.0 / m))
+                out += xc
+                out += f(stats.dmu / m)
+            return out
+        xhat = x - f(stats.mean)
+        xhat *= f(stats.invstd)
+        if name == "xhat":
+            return xhat
+        if name == "y":
+            xhat *= f(s.gamma)
+            xhat += f(s.beta)
+            return xhat
+    raise ValueError(f"unknown per-sample quantity {name!r}")  # pragma: no cover
+
+
+def check_outputs(stats: BatchNormStats, blocks: Iterable[tuple[Array, Array]]) -> None:
+    """Refuse a batch whose per-sample outputs overflow float64, before any is written.
+
+    Free when the bounds from the moments are finite (always, but for values near
+    1e154 and beyond); otherwise every block is computed once and looked at."""
+    if stats.outputs_finite:
+        return
+    for x, dy in blocks:
+        _refuse_overflow({n: per_sample(stats, n, x, dy) for n in PER_SAMPLE}, stats)
+
+
+PER_SAMPLE = ("xhat", "y", "dxhat", "dx")
+
+
+def _refuse_overflow(values: dict[str, Array | None], stats: BatchNormStats | None = None) -> None:
+    """InputError naming the first quantity that overflowed float64, and why."""
+    rescale = "rescale x (batch norm does not change under x -> x / c, eps aside)"
+    for name, value in values.items():
+        if value is None or np.isfinite(value).all():
+            continue
+        if stats is None or name in ("running_mean", "running_var"):
+            raise InputError(
+                f"{name} overflows float64: the squares of x - mean exceed 1.8e308",
+                hint=rescale,
+            )
+        smallest = float(np.min(stats.var + stats.setup.eps))
+        raise InputError(
+            f"{name} overflows float64 (beyond 1.8e308): it multiplies x - mean, dy, "
+            f"gamma and 1/sqrt(var + eps), and here the smallest var + eps is "
+            f"{smallest:.3g}",
+            hint=f"{rescale} or dy, or give a larger --eps for a constant feature",
+        )
+
+
 def batchnorm_forward(
     x: Array,
     gamma: Array,
@@ -148,48 +488,40 @@ def batchnorm_forward_eval(
 
 
 def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
-    """The source document's six derivatives, in its staged form.
-
-    dxhat = dy * gamma
-    dvar  = sum dxhat * (x - mu) * (-1/2) * (var + eps)^(-3/2)
-    dmu   = -invstd * sum dxhat + dvar * (-2/m) * sum (x - mu)
-    dx    = dxhat * invstd + dvar * 2 (x - mu) / m + dmu / m
-    dgamma = sum dy * xhat ;  dbeta = sum dy
-
-    In evaluation mode the statistics are constants: dx = dxhat * invstd, and dvar / dmu
-    are the gradients with respect to the running variance and mean.
-    """
-    axes = fwd.reduce_axes
-    m = fwd.m
-    xc = fwd.x - fwd.mean
-    dxhat = dy * fwd.gamma
-    scratch = np.multiply(dxhat, xc)  # reused below for dy * xhat: fewer new arrays
-    dvar = scratch.sum(axis=axes, keepdims=True) * -0.5 * (fwd.var + fwd.eps) ** -1.5
-    dmu = -fwd.invstd * dxhat.sum(axis=axes, keepdims=True)
-    if fwd.training:
-        dmu = dmu + dvar * (-2.0 / m) * xc.sum(axis=axes, keepdims=True)
-        # dx = dxhat * invstd + dvar * 2 (x - mu) / m + dmu / m, term by term in one
-        # buffer (the per-feature factors first: two temporaries fewer)
-        dx = dxhat * fwd.invstd
-        xc *= dvar * (2.0 / m)
-        dx += xc
-        dx += dmu / m
-    else:
-        dx = dxhat * fwd.invstd
-    return BatchNormResult(
-        mean=fwd.per_feature(fwd.mean),
-        var=fwd.per_feature(fwd.var),
-        xhat=fwd.xhat,
-        y=fwd.y,
-        dxhat=dxhat,
-        dvar=fwd.per_feature(dvar),
-        dmu=fwd.per_feature(dmu),
-        dx=dx,
-        dgamma=np.multiply(dy, fwd.xhat, out=scratch).sum(axis=axes),
-        dbeta=dy.sum(axis=axes),
-        m=m,
+    """The source document's six derivatives for a forward pass (`statistics` gives the
+    per-feature ones, `per_sample` the rest); in evaluation mode the statistics are
+    constants: dx = dxhat * invstd, and dvar / dmu are the gradients with respect to the
+    running variance and mean."""
+    s = BatchNormSetup(
+        shape=fwd.x.shape,
+        channel_axis=fwd.channel_axis,
+        gamma=fwd.gamma.reshape(-1),
+        beta=fwd.beta.reshape(-1),
         eps=fwd.eps,
         training=fwd.training,
+        running_mean=fwd.per_feature(fwd.mean),
+        running_var=fwd.per_feature(fwd.var),
+        momentum=DEFAULT_MOMENTUM,
+    )
+    stats = statistics(s, moments([(fwd.x, dy)], fwd.channel_axis))
+    return result_of(stats, fwd.x, dy)
+
+
+def result_of(stats: BatchNormStats, x: Array, dy: Array) -> BatchNormResult:
+    """Every quantity of a batch held in memory (x and dy whole)."""
+    return BatchNormResult(
+        mean=stats.mean,
+        var=stats.var,
+        **{name: per_sample(stats, name, x, dy) for name in PER_SAMPLE},
+        dvar=stats.dvar,
+        dmu=stats.dmu,
+        dgamma=stats.dgamma,
+        dbeta=stats.dbeta,
+        m=stats.setup.m,
+        eps=stats.setup.eps,
+        training=stats.setup.training,
+        running_mean=stats.running_mean,
+        running_var=stats.running_var,
     )
 
 
@@ -222,10 +554,6 @@ def running_update(
     return rm, rv
 
 
-def channel_count(x: Array, channel_axis: int) -> int:
-    return int(x.shape[channel_axis])
-
-
 def batchnorm(
     x: Array,
     dy: Array,
@@ -239,91 +567,28 @@ def batchnorm(
     running_var: Array | None = None,
     momentum: float = DEFAULT_MOMENTUM,
 ) -> BatchNormResult:
-    """Forward and backward in one call, with every input checked.
+    """Forward and backward in one call, with every input checked (`setup`).
 
     ``x`` and ``dy`` have the same shape, rank 2 (m x D, ``channel_axis`` 1) or higher
-    (``channel_axis`` names the channel). ``gamma`` and ``beta`` default to ones and
-    zeros; the running statistics to zeros and ones (PyTorch's initial values). In
-    training mode the result carries the updated running statistics.
+    (``channel_axis`` names the channel). In training mode the result carries the
+    updated running statistics. The batch is one block of `moments`: a batch read in
+    blocks goes through the same functions (`statistics`, `per_sample`).
     """
-    if x.ndim < 2:
-        raise InputError(f"x must have at least 2 axes (samples x features), got {x.ndim}")
-    if not -x.ndim <= channel_axis < x.ndim:
-        raise InputError(f"channel axis {channel_axis} is outside x's {x.ndim} axes")
-    channel_axis %= x.ndim
-    if dy.shape != x.shape:
-        raise InputError(
-            f"dy has shape {shape_text(dy.shape)} but x has shape {shape_text(x.shape)}",
-            where="dy",
-            hint="dy is the upstream gradient dL/dy, one value per value of x",
-        )
-    c = channel_count(x, channel_axis)
-    gamma = feature_vector(gamma, c, 1.0, "gamma")
-    beta = feature_vector(beta, c, 0.0, "beta")
-    running_mean = feature_vector(running_mean, c, 0.0, "running mean")
-    running_var = feature_vector(running_var, c, 1.0, "running var")
-    if not eps >= 0 or not np.isfinite(eps):
-        raise InputError(f"must be a number >= 0, got {eps}", where="eps")
-    if not 0.0 <= momentum <= 1.0:
-        raise InputError(f"must be between 0 and 1, got {momentum}", where="momentum")
-    if not training:
-        if not (running_var + eps > 0).all():
-            raise InputError("running variance + eps must be positive", where="running var")
-        with np.errstate(all="ignore"):
-            fwd = batchnorm_forward_eval(
-                x, gamma, beta, running_mean, running_var, eps, channel_axis
-            )
-            return _finite(batchnorm_backward(fwd, dy))
-    m = x.size // c
-    if m < 2:
-        raise InputError(
-            f"each feature has only {m} value (m = 1): the variance is 0 and the gradient "
-            "identically zero; PyTorch refuses this too ('Expected more than 1 value per "
-            "channel when training')",
-            hint="give at least two samples, or use --eval with running statistics",
-        )
-    with np.errstate(all="ignore"):
-        fwd = batchnorm_forward(x, gamma, beta, eps, channel_axis)
-        if not (fwd.var + eps > 0).all():
-            flat = fwd.var.reshape(-1)
-            j = int(np.argmax(flat + eps <= 0))
-            raise InputError(
-                f"feature {j} is constant (variance 0) and eps is 0: xhat would divide by zero",
-                where="eps",
-                hint="use eps > 0 (PyTorch's default is 1e-5)",
-            )
-        result = batchnorm_backward(fwd, dy)
-        rm, rv = running_update(running_mean, running_var, result.mean, result.var, m, momentum)
-    result = BatchNormResult(
-        **{name: getattr(result, name) for name in BatchNormResult.NAMES},
-        m=m,
-        eps=eps,
-        training=True,
-        running_mean=rm,
-        running_var=rv,
+    s = setup(
+        x.shape,
+        dy.shape,
+        gamma,
+        beta,
+        eps,
+        channel_axis,
+        training=training,
+        running_mean=running_mean,
+        running_var=running_var,
+        momentum=momentum,
     )
-    return _finite(result)
-
-
-def _finite(result: BatchNormResult) -> BatchNormResult:
-    """Refuse results that overflowed float64 (inputs near 1e154 and beyond)."""
-    for name in (*BatchNormResult.NAMES, "running_mean", "running_var"):
-        value = getattr(result, name)
-        if value is not None and not np.isfinite(value).all():
-            rescale = "rescale x (batch norm does not change under x -> x / c, eps aside)"
-            if name in ("mean", "var", "running_mean", "running_var"):
-                raise InputError(
-                    f"{name} overflows float64: the squares of x - mean exceed 1.8e308",
-                    hint=rescale,
-                )
-            smallest = float(np.min(result.var + result.eps))
-            raise InputError(
-                f"{name} overflows float64 (beyond 1.8e308): it multiplies x - mean, dy, "
-                f"gamma and 1/sqrt(var + eps), and here the smallest var + eps is "
-                f"{smallest:.3g}",
-                hint=f"{rescale} or dy, or give a larger --eps for a constant feature",
-            )
-    return result
+    stats = statistics(s, moments([(x, dy)], s.channel_axis))
+    check_outputs(stats, [(x, dy)])
+    return result_of(stats, x, dy)
 
 
 def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from math import sqrt
 
 import numpy as np
@@ -217,3 +218,52 @@ def test_gradcheck_samples_large_inputs() -> None:
     assert check.passed
     assert check.checked == 50 + 4 + 4
     assert check.total == 2000 + 4 + 4
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape, axis", [((37, 5), 1), ((11, 3, 2, 4), 1), ((9, 2, 3, 4), 3)])
+def test_blocks_merge_to_the_whole_batch(shape: tuple[int, ...], axis: int, training: bool) -> None:
+    # Chan's pairwise merge of block moments must give what the batch gives as one block,
+    # and every per-sample output, computed block by block, the same rows (1e-12 relative)
+    from hw3cli.core.batchnorm import moments, per_sample, setup, statistics
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(3.0, 2.0, size=shape) + 1e3  # an offset that naive sums would feel
+    dy = rng.normal(size=shape)
+    c = shape[axis]
+    gamma, beta = rng.normal(size=c), rng.normal(size=c)
+    s = setup(
+        x.shape,
+        dy.shape,
+        gamma,
+        beta,
+        channel_axis=axis,
+        training=training,
+        running_mean=rng.normal(size=c),
+        running_var=rng.uniform(0.5, 2.0, size=c),
+    )
+    whole = statistics(s, moments([(x, dy)], axis))
+    cuts = sorted({0, 1, 4, 5, shape[0] // 2, shape[0]})
+    blocks = [(x[a:b], dy[a:b]) for a, b in pairwise(cuts)]
+    streamed = statistics(s, moments(blocks, axis))
+    for name in ("mean", "var", "dvar", "dmu", "dgamma", "dbeta"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(whole, name), rtol=1e-12)
+    for name in ("xhat", "y", "dxhat", "dx"):
+        rows = np.concatenate([per_sample(streamed, name, xb, dyb) for xb, dyb in blocks])
+        expected = per_sample(whole, name, x, dy)
+        scale = 1e-12 * np.abs(expected).max()  # relative to the largest entry
+        np.testing.assert_allclose(rows, expected, rtol=1e-12, atol=scale)
+
+
+def test_overflowing_outputs_are_refused_before_any_is_written() -> None:
+    # xhat = -1, 1 and y = 1e308 xhat + 1e308 = 0, 2e308: every per-feature result is
+    # finite (dy = 0), the bound on |y| is not, so every block is looked at, and y is inf
+    from hw3cli.core.batchnorm import check_outputs, moments, setup, statistics
+
+    x = np.array([[0.0], [1.0]])
+    dy = np.zeros_like(x)
+    s = setup(x.shape, dy.shape, np.array([1e308]), np.array([1e308]), eps=0.0)
+    stats = statistics(s, moments([(x, dy)], 1))
+    assert not stats.outputs_finite
+    with pytest.raises(InputError, match="y overflows float64"):
+        check_outputs(stats, [(x, dy)])
