@@ -59,7 +59,7 @@ def test_no_evaluation_and_no_unpickling(path: Path) -> None:
 
 
 def _opens_for_writing(name: str, call: ast.Call) -> bool:
-    if name == "open" or (name.endswith(".open") and name != "os.open"):
+    if name in ("open", "os.fdopen") or (name.endswith(".open") and name != "os.open"):
         mode = call.args[1] if len(call.args) > 1 else None
         mode = next((k.value for k in call.keywords if k.arg == "mode"), mode)
         if mode is None:
@@ -68,7 +68,7 @@ def _opens_for_writing(name: str, call: ast.Call) -> bool:
         return any(flag in str(text) for flag in "wax+")
     if name == "os.open":
         return "O_RDONLY" not in ast.unparse(call.args[1])
-    return name == "os.fdopen"
+    return False
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=_module)

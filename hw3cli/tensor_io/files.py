@@ -6,11 +6,14 @@ NumPy.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import stat
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import accumulate
 from typing import Any
 
@@ -22,14 +25,64 @@ def source_name(path: str | None) -> str:
     return "stdin" if path in (None, "-") else str(path)
 
 
-def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
-    """All bytes of ``path``, or of stdin for None or ``-``.
+# Called with a number of bytes each time an input is read (a progress display).
+_progress: list[Callable[[int], None]] = []
+
+
+def report_progress(callback: Callable[[int], None] | None) -> None:
+    """Call ``callback(n)`` each time n bytes of an input are read (None: stop)."""
+    _progress.clear()
+    if callback is not None:
+        _progress.append(callback)
+
+
+def advance(n: int) -> None:
+    """n more bytes of an input were read."""
+    for callback in _progress:
+        callback(n)
+
+
+class Input:
+    """An open input: its name, its first block (read and checked), the rest to come.
+
+    ``size`` is the byte count of a regular file, None for stdin, a pipe or a device."""
+
+    def __init__(self, name: str, file: Any, head: bytes, size: int | None) -> None:
+        self.name, self.file, self.head, self.size = name, file, head, size
+
+    def chunks(self, *, in_memory: bool = True, size: int = 0) -> Iterator[bytes]:
+        """The bytes, block by block (of ``size`` bytes, or `BLOCK`), from the first.
+        ``in_memory``: the caller keeps them all, so more than `max_input_bytes` is
+        refused, as it comes for a pipe."""
+        if in_memory and self.size is not None:
+            _refuse_size(self.size, self.name)
+        total = len(self.head)
+        if self.head:
+            advance(len(self.head))
+            yield self.head
+        while True:
+            try:
+                block = self.file.read(size or BLOCK)
+            except OSError as e:
+                raise InputError(f"cannot read it: {e.strerror}", where=self.name) from None
+            if not block:
+                return
+            total += len(block)
+            if in_memory:
+                _refuse_size(total, self.name)
+            advance(len(block))
+            yield block
+
+
+@contextmanager
+def open_input(path: str | None, *, what: str, hint: str) -> Iterator[Input]:
+    """``path``, or stdin for None or ``-``, opened and its first block read.
 
     Refuses to wait on a terminal: with stdin a terminal and no file, InputError with
     ``hint`` saying how to give the data. Refuses, as soon as it shows, what no reader
     could use (`refuse_unreadable`): a NUL byte in the first block of something that is
-    not NPY or NPZ (``/dev/zero``), or more bytes than memory can hold (`max_input_bytes`).
-    """
+    not NPY or NPZ (``/dev/zero``). Every file is noted as an input
+    (`hw3cli.tensor_io.guard`)."""
     if path in (None, "-"):
         stdin = sys.stdin
         isatty = getattr(stdin, "isatty", None)
@@ -37,54 +90,39 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
             raise InputError(f"no {what} given and standard input is a terminal", hint=hint)
         note_stdin()
         buffer = getattr(stdin, "buffer", None)
-        # (a text stream without bytes beneath it, as an embedding program may set)
-        data = stdin.read().encode("utf-8") if buffer is None else _read_blocks(buffer, "stdin")
-        if not data.strip():
+        if buffer is None:  # a text stream with no bytes beneath, as an embedder may set
+            buffer = io.BytesIO(stdin.read().encode("utf-8"))
+        head = buffer.read(BLOCK)
+        if not head.strip():
             raise InputError(f"no {what}: standard input is empty", hint=hint)
-        return data
+        refuse_unreadable(head, "stdin")
+        yield Input("stdin", buffer, head, None)
+        return
     assert path is not None
     if os.path.isdir(path):
         raise InputError("is a folder, not a file", where=path)
     try:
-        with open(path, "rb") as f:
-            if not _regular(f, path):  # a device or a pipe: it may never end
-                return _read_blocks(f, path)
-            data = f.read()
-            refuse_unreadable(data[:BLOCK], path)
-            return data
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
         raise InputError("no such file", where=path) from None
     except OSError as e:
         raise InputError(f"cannot read it: {e.strerror}", where=path) from None
-
-
-def read_head(path: str) -> bytes | None:
-    """The first block of a regular file, checked as `read_bytes` checks it (noted as an
-    input, its size, no NUL byte unless NPY or NPZ), so that a reader may hand the path
-    to a faster library; None for stdin, a device or a pipe (read those with
-    `read_bytes`), and for anything `read_bytes` would refuse (it says why)."""
-    if path == "-" or os.path.isdir(path):
-        return None
-    try:
-        with open(path, "rb") as f:
-            if not _regular(f, path):
-                return None
+    with f:
+        st = os.fstat(f.fileno())
+        note_read(path, st)
+        try:
             head = f.read(BLOCK)
-    except OSError:
-        return None
-    refuse_unreadable(head, path)
-    return head
+        except OSError as e:
+            raise InputError(f"cannot read it: {e.strerror}", where=path) from None
+        refuse_unreadable(head, path)
+        yield Input(path, f, head, st.st_size if stat.S_ISREG(st.st_mode) else None)
 
 
-def _regular(f: Any, path: str) -> bool:
-    """Whether the open file ``f`` is a regular file; every file is noted as an input
-    (`hw3cli.tensor_io.guard`), and a regular one larger than memory allows is refused."""
-    st = os.fstat(f.fileno())
-    note_read(path, st)
-    if not stat.S_ISREG(st.st_mode):
-        return False
-    _refuse_size(st.st_size, path)
-    return True
+def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
+    """All bytes of ``path``, or of stdin for None or ``-``, checked as `open_input`
+    checks them, and refused beyond `max_input_bytes`."""
+    with open_input(path, what=what, hint=hint) as source:
+        return b"".join(source.chunks())
 
 
 BLOCK = 1 << 20
@@ -125,21 +163,6 @@ def refuse_unreadable(head: bytes, source: str) -> None:
             where=source,
             hint="text must be UTF-8 (a spreadsheet's 'Unicode text' is UTF-16: save as CSV UTF-8)",
         )
-
-
-def _read_blocks(f: Any, source: str) -> bytes:
-    """Everything ``f`` holds, block by block, checked as it comes (`read_bytes`)."""
-    blocks: list[bytes] = []
-    total = 0
-    while True:
-        block = f.read(BLOCK)
-        if not block:
-            return b"".join(blocks)
-        if not blocks:
-            refuse_unreadable(block, source)
-        total += len(block)
-        _refuse_size(total, source)
-        blocks.append(block)
 
 
 MAX_JSON_DEPTH = 100  # levels of [ and {; hw3's inputs need a handful

@@ -22,7 +22,7 @@ import os
 import re
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +34,13 @@ from hw3cli.tensor_io.engine import attempt
 from hw3cli.tensor_io.files import (
     NPY_MAGIC,
     ZIP_MAGIC,
+    Input,
     max_input_bytes,
+    open_input,
     parse_json,
-    read_bytes,
-    read_head,
     source_name,
 )
+from hw3cli.tensor_io.rows import InMemory, OnDisk, Rows, Spool
 
 Array = npt.NDArray[np.float64]
 
@@ -84,22 +85,24 @@ def read_document(
     what: str = "input",
     hint: str = "",
     delimiter: str = "auto",
+    stream: bool = False,
 ) -> Document:
     """Read ``path`` (or stdin) in its format into a Document.
 
     ``delimiter`` applies to CSV: ``auto`` or a single character (``" "``: whitespace).
+    ``stream``: a CSV or NPY matrix comes as `Rows`, read block by block in bounded
+    memory (a CSV text is parsed once, into a temporary float64 file, when it is larger
+    than one piece; an .npy file is read where it is), rather than as an array.
     """
     name = source_name(path)
-    head = read_head(path) if path is not None else None
-    if head is not None and detect_format(path, head, requested) == "csv":
-        fast = _fast_csv(head, delimiter, path)  # polars reads the file itself
-        if fast is not None:
-            return Document(name, "csv", {"data": fast[0]}, fast[1])
-    data = read_bytes(path, what=what, hint=hint)
-    fmt = detect_format(path, data, requested)
-    if fmt == "csv":
-        matrix, header = parse_csv(data, name, delimiter)
-        return Document(name, "csv", {"data": matrix}, header)
+    with open_input(path, what=what, hint=hint) as source:
+        fmt = detect_format(path, source.head, requested)
+        if fmt == "csv":
+            rows, header = read_csv_rows(source, delimiter, spool=stream)
+            return Document(name, "csv", {"data": rows if stream else rows.whole()}, header)
+        if fmt == "npy" and stream and source.size is not None:
+            return Document(name, "npy", {"data": npy_rows(source)})
+        data = b"".join(source.chunks())
     if fmt == "json":
         raw = parse_json(data, name)
         values = raw if isinstance(raw, dict) else {"data": raw}
@@ -109,6 +112,59 @@ def read_document(
     if fmt == "npz":
         return Document(name, "npz", parse_npz(data, name))
     raise InputError(f"unknown input format {fmt!r}", where="--input-format")
+
+
+def read_csv_rows(
+    source: Input, delimiter: str = "auto", *, spool: bool = False
+) -> tuple[Rows, tuple[str, ...] | None]:
+    """A CSV input parsed piece by piece (`CsvPieces`): in memory, or with ``spool``
+    written to a temporary float64 file as it comes once it is larger than one piece."""
+    parser = CsvPieces(source.name, delimiter)
+    blocks: list[Array] = []
+    disk: Spool | None = None
+    pieces = csv_pieces(source.chunks(in_memory=not spool, size=PIECE_BYTES))
+    for piece, line, offset in pieces:
+        block = parser.parse(piece, line, offset)
+        if not block.shape[0]:
+            continue
+        if disk is not None:
+            disk.write(block)
+        elif spool and blocks:
+            disk = Spool(source.name)
+            disk.write(blocks.pop())
+            disk.write(block)
+        else:
+            blocks.append(block)
+    if disk is not None:
+        return disk.rows_on_disk(), parser.header
+    return InMemory(parser.finish(blocks), source.name), parser.header
+
+
+def npy_rows(source: Input) -> Rows:
+    """An .npy file's array, read block by block from the file (its header checked first;
+    its values as each block is read)."""
+    assert source.size is not None
+    header = read_npy_header(source.head[: 12 + NPY_MAX_HEADER], source.name)
+    _check_npy_size(header, source.size - header.data_offset, source.name)
+    shape = header.shape
+    in_memory = (
+        not shape
+        or math.prod(shape) == 0
+        or header.dtype == np.bool_
+        or (header.fortran_order and len(shape) > 2)
+    )
+    if in_memory:  # refused with parse_npy's message, or read whole as a rare layout
+        return InMemory(parse_npy(b"".join(source.chunks()), source.name), source.name)
+    file = os.fdopen(os.dup(source.file.fileno()), "rb")
+    return OnDisk(
+        file,
+        header.data_offset,
+        shape,
+        header.dtype,
+        source.name,
+        fortran=header.fortran_order and len(shape) == 2,
+        checked=False,
+    )
 
 
 def read_matrix(path: str, *, what: str, requested: str = "auto", delimiter: str = "auto") -> Array:
@@ -281,58 +337,141 @@ def parse_csv(
     (empty cells count as names, as in pandas' ``,a,b``); a row 1 that mixes numbers and
     names is an error at its first name. ``delimiter``: ``auto`` (`detect_delimiter`)
     or one character, ``" "`` meaning whitespace. Rows are named by their line in the
-    file. CRLF line ends and a UTF-8 byte-order mark are accepted.
+    file. CRLF line ends and a UTF-8 byte-order mark are accepted. The text is read in
+    pieces cut at line ends (`csv_pieces`), as a streamed input is.
     """
-    fast = _fast_csv(data, delimiter)
-    if fast is not None:
-        return fast
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", where=source) from None
-    delimiter = _check_delimiter(delimiter, text)
-    header: tuple[str, ...] | None = None
-    blocks: list[Array] = []
-    width: int | None = None
-    for lines, rows in _numbered_blocks(text, source, BLOCK_ROWS, delimiter):
-        if header is None and not blocks:
-            if not any(_looks_numeric(cell) for cell in rows[0]):
-                header = tuple(cell.strip() for cell in rows[0])
-                width = len(header)
-                lines, rows = lines[1:], rows[1:]
-                if not rows:
-                    continue
-            else:
-                _refuse_mixed_first_row(rows[0], source, lines[0], delimiter)
-        width = _check_widths(rows, width, source, lines)
-        blocks.append(_cells_to_floats(rows, source, lines, delimiter))
-    if not blocks:
-        raise InputError("holds no rows of numbers", where=source)
-    matrix = np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
-    return matrix, header
+    reader = CsvPieces(source, delimiter)
+    blocks = [reader.parse(piece, line, offset) for piece, line, offset in csv_pieces([data])]
+    return reader.finish(blocks), reader.header
+
+
+PIECE_BYTES = 16 << 20  # bytes of CSV text parsed at a time: a few MB of float64
+
+
+def csv_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
+    """The text of ``chunks`` in pieces of at most about `PIECE_BYTES` that end at a line
+    end (a longer line is one piece): (piece, its first line's number, its first byte's
+    offset in the text)."""
+    carry = b""
+    line, offset = 1, 0
+    for chunk in chunks:
+        data = carry + chunk if carry else chunk
+        whole = data.rfind(b"\n") + 1  # the complete lines
+        start = 0
+        while start < whole:
+            end = whole
+            if end - start > PIECE_BYTES:
+                limit = start + PIECE_BYTES
+                end = data.rfind(b"\n", start, limit) + 1 or data.find(b"\n", limit) + 1
+            piece = data[start:end]
+            yield piece, line, offset
+            line += piece.count(b"\n")
+            offset += len(piece)
+            start = end
+        carry = data[whole:]
+    if carry:
+        yield carry, line, offset
+
+
+class CsvPieces:
+    """Parses the pieces of one CSV text in order: the first decides the delimiter and
+    the header; every later one must have the same width. Each piece goes to polars when
+    it is plain (`_fast_csv`), else to the careful reader, which names row and column."""
+
+    def __init__(self, source: str, delimiter: str = "auto") -> None:
+        self.source = source
+        self.delimiter = delimiter  # "auto" until the first line with text
+        self.header: tuple[str, ...] | None = None
+        self.width: int | None = None
+        self.rows = 0
+
+    def parse(self, piece: bytes, line: int, offset: int) -> Array:
+        """The rows of numbers of one piece (possibly none), checked."""
+        if offset == 0 and piece.startswith(b"\xef\xbb\xbf"):
+            piece, offset = piece[3:], 3
+        block = self._fast(piece) if self.width is not None or offset <= 3 else None
+        if block is None:
+            block = self._careful(piece, line, offset)
+        self.rows += block.shape[0]
+        return block
+
+    def _fast(self, piece: bytes) -> Array | None:
+        first = self.width is None
+        fast = _fast_csv(piece, self.delimiter, width=self.width)
+        if fast is None:
+            return None
+        block, header, delimiter = fast
+        if first:
+            self.header, self.delimiter = header, delimiter
+            self.width = block.shape[1]
+        return block
+
+    def _careful(self, piece: bytes, line: int, offset: int) -> Array:
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"not UTF-8 text (byte {offset + e.start})", where=self.source
+            ) from None
+        if self.delimiter == "auto" and text.strip():
+            self.delimiter = _check_delimiter("auto", _first_text_line(text))
+        elif self.delimiter != "auto":
+            self.delimiter = _check_delimiter(self.delimiter, text)
+        delimiter = self.delimiter if self.delimiter != "auto" else ","
+        blocks: list[Array] = []
+        source = self.source
+        for numbers, rows in _numbered_blocks(text, source, BLOCK_ROWS, delimiter):
+            lines = [n + line - 1 for n in numbers]
+            if self.width is None:
+                if not any(_looks_numeric(cell) for cell in rows[0]):
+                    self.header = tuple(cell.strip() for cell in rows[0])
+                    self.width = len(self.header)
+                    lines, rows = lines[1:], rows[1:]
+                    if not rows:
+                        continue
+                else:
+                    _refuse_mixed_first_row(rows[0], source, lines[0], delimiter)
+            self.width = _check_widths(rows, self.width, source, lines)
+            blocks.append(_cells_to_floats(rows, source, lines, delimiter))
+        if not blocks:
+            return np.empty((0, self.width or 0))
+        return np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
+
+    def finish(self, blocks: list[Array]) -> Array:
+        """The parsed pieces as one matrix; an error when there was no row of numbers."""
+        blocks = [b for b in blocks if b.shape[0]]
+        if not blocks:
+            raise InputError("holds no rows of numbers", where=self.source)
+        return np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
+
+
+def _first_text_line(text: str) -> str:
+    for line in _lines(text):
+        if line.strip():
+            return line
+    return ""
 
 
 def _fast_csv(
-    data: bytes, delimiter: str, path: str | None = None
-) -> tuple[Array, tuple[str, ...] | None] | None:
-    """`parse_csv`'s answer from polars' CSV reader, or None to leave the file to the
-    careful reader below.
+    data: bytes, delimiter: str, width: int | None = None
+) -> tuple[Array, tuple[str, ...] | None, str] | None:
+    """A piece of CSV text read by polars: (rows, header, delimiter), or None to leave
+    the piece to the careful reader.
 
     Taken only where both readers read the same numbers: one delimiter character, every
     cell a float to polars (which parses digits exactly, as Python's ``float`` does, and
     refuses what ``float`` refuses, quotes and comments included, with no quote character
     set), one row per line (a blank line would be a row of nulls), all finite. Anything
     else, including every error, goes the careful way, which names the row and column.
-    With ``path``, ``data`` is the file's first block and polars reads the file itself.
+    ``width`` None: the first piece, whose first line decides the delimiter (when
+    ``auto``) and is a header when none of its cells is a number; else a later piece of
+    ``width`` columns, all numbers.
     """
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if bom and path is not None:
-        return None
-    end = data.find(b"\n", bom)
-    if end <= bom:
+    end = data.find(b"\n")
+    if end <= 0:
         return None
     try:
-        first = data[bom:end].decode("utf-8").rstrip("\r")
+        first = data[:end].decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
         return None
     if not first.strip():
@@ -341,25 +480,28 @@ def _fast_csv(
     if delimiter == WHITESPACE:
         return None
     cells = first.split(delimiter)
-    header = None if any(_looks_numeric(c) for c in cells) else tuple(c.strip() for c in cells)
-    source = path if path is not None else data[bom:] if bom else data
+    header = None
+    if width is None:
+        width = len(cells)
+        if not any(_looks_numeric(c) for c in cells):
+            header = tuple(c.strip() for c in cells)
     frame = attempt(
         lambda pl: pl.read_csv(
-            source,
+            data,
             has_header=False,
             skip_rows=1 if header is not None else 0,
             separator=delimiter,
             quote_char=None,
-            schema={f"c{i}": pl.Float64 for i in range(len(cells))},
+            schema={f"c{i}": pl.Float64 for i in range(width)},
         )
     )
     if frame is None:
         return None
     # (in Fortran order, as polars holds columns: the per-feature maths reads columns)
     matrix = np.asarray(frame.to_numpy(), dtype=np.float64)
-    if matrix.shape[0] < 1 or not np.isfinite(matrix).all():
+    if (header is None and matrix.shape[0] < 1) or not np.isfinite(matrix).all():
         return None
-    return matrix, header
+    return matrix, header, delimiter
 
 
 def _refuse_mixed_first_row(row: list[str], source: str, line: int, delimiter: str) -> None:

@@ -604,14 +604,17 @@ def test_inputs_larger_than_memory_allows_are_refused(
         files.read_bytes(str(big), what="input", hint="")
     assert refused.value.where == str(big)
     with pytest.raises(InputError, match="holds more than"):  # a stream: while reading
-        files._read_blocks(io.BytesIO(b"1,2\n" * 4), "stdin")
+        stream = files.Input("stdin", io.BytesIO(b"1,2\n" * 4), b"", None)
+        b"".join(stream.chunks())
 
 
-def test_a_nul_byte_in_the_first_block_is_refused_unless_npy_or_npz() -> None:
+def test_a_nul_byte_in_the_first_block_is_refused_unless_npy_or_npz(tmp_path: Path) -> None:
     from hw3cli.tensor_io import files
 
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(b"1,2\x00\n")
     with pytest.raises(InputError, match="NUL byte at byte 3"):
-        files._read_blocks(io.BytesIO(b"1,2\x00\n"), "x.csv")
-    npy = io.BytesIO()
+        files.read_bytes(str(bad), what="input", hint="")
+    npy = tmp_path / "x.npy"
     np.save(npy, np.zeros(2))
-    assert files._read_blocks(io.BytesIO(npy.getvalue()), "x.npy") == npy.getvalue()
+    assert files.read_bytes(str(npy), what="input", hint="") == npy.read_bytes()
