@@ -66,6 +66,14 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) if shape else "() (a single number)"
 
 
+def size_text(n_bytes: int) -> str:
+    """A size in a message: ``1.3 kB``, ``256.0 MB``, ``2.1 GB``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
 def refuse_unknown(
     found: Iterable[str], allowed: Sequence[str], *, where: str, kind: str = "key"
 ) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import atomic_output
 from hw3cli.tensor_io.readers import Array, Document
+from hw3cli.tensor_io.rows import InMemory, Rows
 
 _NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
 
@@ -36,8 +38,11 @@ def read_main(
     delimiter: str = "auto",
 ) -> tuple[Document, dict[str, Any]]:
     """The main input and its named values: a JSON/NPZ input's keys (checked against
-    ``keys``, ``main`` required), or a CSV/NPY matrix as ``main``."""
-    doc = readers.read_document(path, requested.lower(), what=what, hint=hint, delimiter=delimiter)
+    ``keys``, ``main`` required), or a CSV/NPY matrix as ``main`` (as `Rows`, read
+    block by block)."""
+    doc = readers.read_document(
+        path, requested.lower(), what=what, hint=hint, delimiter=delimiter, stream=True
+    )
     if doc.format not in ("json", "npz"):
         return doc, {main: doc.values["data"]}
     refuse_unknown(doc.values, keys, where=doc.source)
@@ -81,6 +86,18 @@ def vector_option(value: str | None, option: str, *, delimiter: str = "auto") ->
     )
 
 
+def option_or_key(
+    value: str | None, key: str, values: Mapping[str, Any], source: str, delimiter: str
+) -> tuple[Array | None, str]:
+    """An option's numbers (a comma list or a file) over the input's ``key``, else None;
+    with where they came from (``--running-mean``, ``batch.json: running_mean``)."""
+    option = "--" + key.replace("_", "-")
+    if value is not None:
+        return vector_option(value, option, delimiter=delimiter), option
+    where = f"{source}: {key}"
+    return (readers.to_array(values[key], where) if key in values else None), where
+
+
 def json_number(values: Mapping[str, Any], key: str, source: str, default: float) -> float:
     """A finite number field of a JSON (or NPZ) input, ``default`` when absent."""
     if key not in values:
@@ -114,11 +131,27 @@ def json_number(values: Mapping[str, Any], key: str, source: str, default: float
 
 
 def matrix_option(value: str, option: str, *, delimiter: str = "auto") -> Array:
-    """An array from a file named by an option (such as --dy)."""
+    """An array from a file named by an option (such as --gamma)."""
     try:
         return readers.read_matrix(value, what=option, delimiter=delimiter)
     except InputError as e:
         raise e.at(option) from None
+
+
+def rows_option(value: str, option: str, *, delimiter: str = "auto") -> Rows:
+    """An array from a file named by an option (such as --dy), read block by block when
+    it is a CSV or NPY file."""
+    try:
+        return readers.read_rows(value, what=option, delimiter=delimiter)
+    except InputError as e:
+        raise e.at(option) from None
+
+
+def as_rows(value: Any, where: str) -> Rows:
+    """A named value of an input (a nested list, an array, or `Rows`) as `Rows`."""
+    if isinstance(value, Rows):
+        return value
+    return InMemory(readers.to_array(value, where), where)
 
 
 def output_format(fmt: str, input_format: str, output: str | None) -> str:
@@ -129,30 +162,88 @@ def output_format(fmt: str, input_format: str, output: str | None) -> str:
     )
 
 
-def write_result(
+IN_MEMORY_LIMIT = 2**23  # values of one array held whole: 64 MiB as float64
+
+
+def in_memory_reason(fmt: str, **options: bool) -> str | None:
+    """Why the inputs must be held whole (JSON or a table out, or one of the options
+    given), or None: CSV and NPZ output are computed and written block by block."""
+    if fmt in ("json", "table"):
+        return "JSON output" if fmt == "json" else "a table"
+    return next((f"--{name}" for name, given in options.items() if given), None)
+
+
+def held(rows: Rows, reason: str | None) -> Rows:
+    """``rows`` whole in memory when ``reason`` says so (refused beyond
+    `IN_MEMORY_LIMIT` values, with the size), else as they are."""
+    if reason is None:
+        return rows
+    whole = rows.whole(IN_MEMORY_LIMIT, reason)
+    return rows if isinstance(rows, InMemory) else InMemory(whole, rows.source)
+
+
+Member = tuple[str, tuple[int, ...], Iterable[Array]]
+
+
+@dataclass(frozen=True)
+class Emission:
+    """What a numeric command writes, for every format: the emitted matrix block by
+    block (CSV), every output as (name, shape, blocks) (NPZ), the JSON object and the
+    table (both from a result held whole)."""
+
+    header: Sequence[str] | None
+    matrix_shape: tuple[int, ...]
+    matrix: Callable[[], Iterable[Array]]
+    members: Callable[[], Iterable[Member]]
+    json_obj: Callable[[dict[str, Any]], Mapping[str, Any]]  # given the extra keys
+    table: Callable[[IO[str], bool], None]
+    arrays: Callable[[], Mapping[str, Any]]  # every output by name, for --expect
+
+
+def emit(
     fmt: str,
     output: str | None,
+    out: Emission,
     *,
-    json_obj: Callable[[], Mapping[str, Any]],
-    matrix: Callable[[], Array],
-    header: Sequence[str] | None,
-    arrays: Callable[[], Mapping[str, Any]],
-    table: Callable[[IO[str], bool], None],
+    check: GradCheck | None,
+    explanation: list[str] | None,
+    expect: str | None,
+    emitted: str,
+    delimiter: str,
+    rtol: float,
+    atol: float,
+) -> None:
+    """The shared end of the numeric commands: the --expect file read (and refused if
+    bad) before anything is written, the result written, then the verdicts of --check
+    and --expect (`finish`)."""
+    extra: dict[str, Any] = {}
+    if check is not None:
+        extra["check"] = check_json(check)
+    words_out(explanation, fmt, extra)
+    computed = out.arrays() if expect is not None else {}
+    expected = load_expect(expect, computed, emitted, delimiter=delimiter)
+    write_result(fmt, output, out, extra)
+    finish(check, run_expect(expect, expected, computed, rtol, atol), fmt)
+
+
+def write_result(
+    fmt: str, output: str | None, out: Emission, extra: dict[str, Any] | None = None
 ) -> None:
     """The one place a numeric result is written, in the resolved format."""
     to_file = output is not None and output != "-"
     if fmt == "json":
-        formats.write_text(writers.json_text(json_obj()), output)
+        formats.write_text(writers.json_text(out.json_obj(extra or {})), output)
     elif fmt == "csv":
-        m = matrix()
+        writers.check_csv_shape(out.matrix_shape)
+        lines = writers.iter_csv_blocks(out.matrix(), out.header)
         if to_file:
             assert output is not None
             with atomic_output(output) as f:  # block by block: a few MB at a time
-                for chunk in writers.iter_csv_lines(m, header):
+                for chunk in lines:
                     f.write(chunk.encode("utf-8"))
         else:
             with formats.writing_stdout():
-                for chunk in writers.iter_csv_lines(m, header):
+                for chunk in lines:
                     sys.stdout.write(chunk)
     elif fmt == "npz":
         if not to_file:
@@ -161,11 +252,22 @@ def write_result(
             )
         assert output is not None
         with atomic_output(output) as f:
-            writers.write_npz(f, arrays())
+            writers.write_npz_members(f, out.members())
     elif fmt == "table":
-        formats.write_table(table, output)
+        formats.write_table(out.table, output)
     else:  # pragma: no cover - click.Choice allows no other value
         raise InputError(f"unknown format {fmt!r}", where="--format")
+
+
+def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) -> None:
+    """An explanation goes into the JSON object, or to stderr beside CSV or NPZ data (a
+    table shows it itself)."""
+    if explanation is None:
+        return
+    if fmt == "json":
+        extra["explanation"] = explanation
+    elif fmt != "table":
+        sys.stderr.write("".join(line + "\n" for line in explanation))
 
 
 def read_expected(

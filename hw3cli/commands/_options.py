@@ -233,7 +233,8 @@ def output_option(f: F) -> F:
 
 
 def numeric_options(f: F) -> F:
-    """--input-format, --delimiter, --expect/--rtol/--atol, --check, --format, -o."""
+    """--input-format, --delimiter, --expect/--rtol/--atol, --check, --format, -o, and
+    the hidden --block-rows (rows computed at a time)."""
     decorators = [
         click.option(
             "--input-format",
@@ -300,6 +301,12 @@ def numeric_options(f: F) -> F:
             type=click.Path(dir_okay=False, allow_dash=True),
             default=None,
             help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
+        ),
+        click.option(  # how many rows are computed at a time: tests make it small
+            "--block-rows",
+            type=click.IntRange(min=1),
+            default=65536,
+            hidden=True,
         ),
     ]
     for decorator in reversed(decorators):

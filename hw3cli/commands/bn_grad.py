@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hw3cli.commands._options import FINITE, layout_option, numeric_options
 from hw3cli.core.layout import Layout
+
+if TYPE_CHECKING:
+    from hw3cli.tensor_io.readers import Array, Document
+    from hw3cli.tensor_io.rows import Rows
 
 EPILOG = """\b
 Examples:
@@ -95,6 +100,7 @@ def bn_grad(
     atol: float,
     fmt: str,
     output: str | None,
+    block_rows: int,
 ) -> None:
     """Batch normalisation (training mode): forward and all six backward quantities.
 
@@ -103,10 +109,156 @@ def bn_grad(
     """
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import batchnorm as bn
+    from hw3cli.errors import InputError
+    from hw3cli.output import batchnorm as out
+
+    # options -> inputs
+    vectors = {
+        "gamma": gamma,
+        "beta": beta,
+        "running_mean": running_mean,
+        "running_var": running_var,
+    }
+    inputs = _inputs(
+        input_file, input_format, delimiter, dy_file, vectors, eps, momentum, layout, no_affine
+    )
+    resolved = nm.output_format(fmt, inputs.doc.format, output)
+    reason = nm.in_memory_reason(resolved, check=check, explain=explain, expect=expect is not None)
+    x, dy = nm.held(inputs.x, reason), nm.held(inputs.dy, reason)
+    axis = inputs.channel_axis
+    c = x.shape[axis]
+    if explain and feature >= c:
+        raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
+
+    # -> core: pass 1 over the blocks gives every per-feature quantity, pass 2 the rest
+    s = bn.setup(
+        x.shape,
+        dy.shape,
+        inputs.gamma,
+        inputs.beta,
+        inputs.eps,
+        axis,
+        training=not eval_mode,
+        running_mean=inputs.running_mean,
+        running_var=inputs.running_var,
+        momentum=inputs.momentum,
+        places=inputs.places,
+    )
+
+    def pairs() -> Iterator[tuple[Array, Array]]:
+        return zip(x.blocks(block_rows), dy.blocks(block_rows), strict=True)
+
+    stats = bn.statistics(s, bn.moments(pairs(), axis))
+    bn.check_outputs(stats, pairs())
+
+    def per_sample(name: str) -> Iterator[Array]:
+        for xb, dyb in pairs():
+            block = bn.per_sample(stats, name, xb, dyb)
+            yield block.reshape(-1) if inputs.squeeze else block
+
+    held_result: list[bn.BatchNormResult] = []
+
+    def whole() -> bn.BatchNormResult:  # for JSON, a table, --check, --explain, --expect
+        if not held_result:
+            result = bn.result_of(stats, x.whole(), dy.whole())
+            held_result.append(_squeezed(result) if inputs.squeeze else result)
+        return held_result[0]
+
+    grad_check = None
+    if check:
+        m = x.size // c  # the values of one feature: what each entry is differenced through
+        nm.refuse_costly_check(
+            [(x.size, check_entries, m), (c, check_entries, m), (c, check_entries, m)],
+            check_entries,
+        )
+        grad_check = bn.gradcheck_batchnorm(
+            x.whole(),
+            dy.whole(),
+            s.gamma,
+            s.beta,
+            whole(),
+            s.eps,
+            axis,
+            running_mean=s.running_mean,
+            running_var=s.running_var,
+            max_entries=check_entries,
+        )
+    explanation = None
+    if explain:
+        explanation = out.explain(whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature)
+
+    # -> emit
+    affine = not no_affine
+    sample_shape = (x.shape[0],) if inputs.squeeze else x.shape
+    nm.emit(
+        resolved,
+        output,
+        nm.Emission(
+            header=inputs.doc.header,
+            matrix_shape=sample_shape,
+            matrix=lambda: per_sample(emit),
+            members=lambda: out.npz_members(stats, per_sample, sample_shape, affine),
+            json_obj=lambda extra: out.result_json(whole(), extra, affine),
+            table=lambda stream, colour: out.render_table(
+                whole(), emit, axis, explanation, stream, colour
+            ),
+            arrays=lambda: out.result_arrays(whole(), affine),
+        ),
+        check=grad_check,
+        explanation=explanation,
+        expect=expect,
+        emitted=emit,
+        delimiter=delimiter,
+        rtol=rtol,
+        atol=atol,
+    )
+
+
+def _squeezed(result: Any) -> Any:
+    """Per-sample quantities of a rank-1 x back to rank 1."""
+    from dataclasses import replace
+
+    return replace(
+        result,
+        **{name: getattr(result, name).reshape(-1) for name in ("xhat", "y", "dxhat", "dx")},
+    )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What bn-grad computes from, resolved once: an option over the JSON key over
+    PyTorch's default; x and dy as `Rows` (read block by block from CSV or NPY)."""
+
+    doc: Document
+    x: Rows
+    dy: Rows
+    squeeze: bool  # x was a vector: read as one column, written back as a vector
+    channel_axis: int
+    gamma: Array | None
+    beta: Array | None
+    running_mean: Array | None
+    running_var: Array | None
+    eps: float
+    momentum: float
+    places: dict[str, str]
+
+
+def _inputs(
+    input_file: str | None,
+    input_format: str,
+    delimiter: str,
+    dy_file: str | None,
+    vectors: dict[str, str | None],
+    eps: float | None,
+    momentum: float | None,
+    layout: str,
+    no_affine: bool,
+) -> _Inputs:
+    from hw3cli.commands import _numeric as nm
+    from hw3cli.core import batchnorm as bn
     from hw3cli.core.layout import channel_axis
     from hw3cli.errors import InputError, shape_text
-    from hw3cli.output import batchnorm as out
-    from hw3cli.tensor_io import readers
+    from hw3cli.tensor_io.rows import Column
 
     doc, values = nm.read_main(
         input_file,
@@ -117,12 +269,7 @@ def bn_grad(
         example='{"x": [[1, 2], [3, 4]], "dy": [[0.1, 0.2], [0.3, 0.4]]}',
         delimiter=delimiter,
     )
-
-    def field(key: str) -> Any:
-        where = f"{doc.source}: {key}"
-        return readers.to_array(values[key], where)
-
-    x = field("x")
+    x = nm.as_rows(values["x"], f"{doc.source}: x")
     if x.ndim not in (1, 2, 4):
         got = f"has {x.ndim} axes (shape {shape_text(x.shape)})" if x.ndim else ""
         raise InputError(
@@ -132,9 +279,9 @@ def bn_grad(
             hint="e.g. [[1, 2], [3, 4]]: 2 samples of 2 features",
         )
     if dy_file is not None:
-        dy, dy_place = nm.matrix_option(dy_file, "--dy", delimiter=delimiter), f"--dy {dy_file}"
+        dy, dy_place = nm.rows_option(dy_file, "--dy", delimiter=delimiter), f"--dy {dy_file}"
     elif "dy" in values:
-        dy, dy_place = field("dy"), doc.source
+        dy, dy_place = nm.as_rows(values["dy"], f"{doc.source}: dy"), doc.source
     else:
         raise InputError(
             "the upstream gradient dy is missing",
@@ -143,114 +290,35 @@ def bn_grad(
     dy_shape, x_shape = shape_text(dy.shape), shape_text(x.shape)
     squeeze = x.ndim == 1
     if squeeze:
-        x = x.reshape(-1, 1)
+        x = Column(x)
     if dy.ndim == 1 and x.ndim == 2 and x.shape[1] == 1:  # a list against a column
-        dy = dy.reshape(-1, 1)
+        dy = Column(dy)
     if dy.shape != x.shape:
         raise InputError(
             f"dy has shape {dy_shape} but x has shape {x_shape}",
             where=dy_place,
             hint="dy is the upstream gradient dL/dy: give one value per value of x, in x's shape",
         )
-    lay: Layout = layout.lower()  # type: ignore[assignment]
-    axis = 1 if x.ndim == 2 else channel_axis(x.ndim, lay)
-
-    places: dict[str, str] = {}
-
-    def option_or_field(value: str | None, option: str, key: str) -> Any:
-        if value is not None:
-            places[key] = option
-            return nm.vector_option(value, option, delimiter=delimiter)
-        places[key] = f"{doc.source}: {key}"
-        return field(key) if key in values else None
-
-    g = option_or_field(gamma, "--gamma", "gamma")
-    b = option_or_field(beta, "--beta", "beta")
-    if no_affine and (g is not None or b is not None):
+    given = {
+        key: nm.option_or_key(value, key, values, doc.source, delimiter)
+        for key, value in vectors.items()
+    }
+    if no_affine and (given["gamma"][0] is not None or given["beta"][0] is not None):
         raise InputError("--no-affine takes no gamma or beta")
-    rm = option_or_field(running_mean, "--running-mean", "running_mean")
-    rv = option_or_field(running_var, "--running-var", "running_var")
-    eps_value = (
-        eps if eps is not None else nm.json_number(values, "eps", doc.source, bn.DEFAULT_EPS)
-    )
-    momentum_value = (
-        momentum
+    lay: Layout = layout.lower()  # type: ignore[assignment]
+    return _Inputs(
+        doc=doc,
+        x=x,
+        dy=dy,
+        squeeze=squeeze,
+        channel_axis=1 if x.ndim == 2 else channel_axis(x.ndim, lay),
+        gamma=given["gamma"][0],
+        beta=given["beta"][0],
+        running_mean=given["running_mean"][0],
+        running_var=given["running_var"][0],
+        eps=eps if eps is not None else nm.json_number(values, "eps", doc.source, bn.DEFAULT_EPS),
+        momentum=momentum
         if momentum is not None
-        else nm.json_number(values, "momentum", doc.source, bn.DEFAULT_MOMENTUM)
-    )
-    c = x.shape[axis]
-    if explain and feature >= c:
-        raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
-    gamma_v = bn.feature_vector(g, c, 1.0, places["gamma"])
-    beta_v = bn.feature_vector(b, c, 0.0, places["beta"])
-    rm_v = bn.feature_vector(rm, c, 0.0, places["running_mean"])
-    rv_v = bn.feature_vector(rv, c, 1.0, places["running_var"])
-    result = bn.batchnorm(
-        x,
-        dy,
-        gamma_v,
-        beta_v,
-        eps_value,
-        axis,
-        training=not eval_mode,
-        running_mean=rm_v,
-        running_var=rv_v,
-        momentum=momentum_value,
-    )
-    grad_check = None
-    if check:
-        m = x.size // c  # the values of one feature: what each entry is differenced through
-        nm.refuse_costly_check(
-            [(x.size, check_entries, m), (c, check_entries, m), (c, check_entries, m)],
-            check_entries,
-        )
-        grad_check = bn.gradcheck_batchnorm(
-            x,
-            dy,
-            gamma_v,
-            beta_v,
-            result,
-            eps_value,
-            axis,
-            running_mean=rm_v,
-            running_var=rv_v,
-            max_entries=check_entries,
-        )
-    if squeeze:
-        result = _squeezed(result)
-    explanation = out.explain(result, x, dy, gamma_v, beta_v, axis, feature) if explain else None
-
-    resolved = nm.output_format(fmt, doc.format, output)
-    extra: dict[str, Any] = {}
-    if grad_check is not None:
-        extra["check"] = nm.check_json(grad_check)
-    if explanation is not None:
-        if resolved == "json":
-            extra["explanation"] = explanation
-        elif resolved != "table":  # CSV or NPZ: the data stays clean, the words go to stderr
-            sys.stderr.write("".join(line + "\n" for line in explanation))
-    arrays = out.result_arrays(result, affine=not no_affine)
-    expected = nm.load_expect(expect, arrays, emit, delimiter=delimiter)
-    nm.write_result(
-        resolved,
-        output,
-        json_obj=lambda: out.result_json(result, extra, affine=not no_affine),
-        matrix=lambda: getattr(result, emit),
-        header=doc.header,
-        arrays=lambda: arrays,
-        table=lambda stream, colour: out.render_table(
-            result, emit, axis, explanation, stream, colour
-        ),
-    )
-    expect_failure = nm.run_expect(expect, expected, arrays, rtol, atol)
-    nm.finish(grad_check, expect_failure, resolved)
-
-
-def _squeezed(result: Any) -> Any:
-    """Per-sample quantities of a rank-1 x back to rank 1."""
-    from dataclasses import replace
-
-    return replace(
-        result,
-        **{name: getattr(result, name).reshape(-1) for name in ("xhat", "y", "dxhat", "dx")},
+        else nm.json_number(values, "momentum", doc.source, bn.DEFAULT_MOMENTUM),
+        places={key: place for key, (_, place) in given.items()},
     )

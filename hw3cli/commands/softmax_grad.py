@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hw3cli.commands._options import FINITE, numeric_options
+
+if TYPE_CHECKING:
+    from hw3cli.core.softmax import Targets
+    from hw3cli.tensor_io.readers import Array, Document
+    from hw3cli.tensor_io.rows import Rows
 
 EPILOG = """\b
 Examples:
@@ -99,6 +105,7 @@ def softmax_grad(
     atol: float,
     fmt: str,
     output: str | None,
+    block_rows: int,
 ) -> None:
     """Softmax, cross-entropy loss and its gradient dL/dz, for any number of classes.
 
@@ -106,12 +113,173 @@ def softmax_grad(
     and dL/dz = p - y (the source document's result, in its general weighted and
     smoothed form), matching PyTorch's cross_entropy.
     """
+    import numpy as np
+
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import softmax as sm
-    from hw3cli.errors import InputError, shape_text
+    from hw3cli.errors import InputError
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
+
+    # options -> inputs
+    inputs = _inputs(
+        input_file,
+        input_format,
+        delimiter,
+        labels,
+        target_file,
+        {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing},
+        reduction,
+    )
+    resolved = nm.output_format(fmt, inputs.doc.format, output)
+    n, k = inputs.logits.shape
+    if jacobian:
+        _refuse_jacobian(resolved, n, k)
+    reason = nm.in_memory_reason(
+        resolved, check=check, explain=explain, expect=expect is not None, jacobian=jacobian
+    )
+    logits = nm.held(inputs.logits, reason)
+    if explain and sample >= n:
+        raise InputError(f"the logits have {n} rows (0 to {n - 1}), got {sample}", where="--sample")
+
+    # -> core: every row's loss first (checked before anything is written), then the rows
+    s = sm.setup(
+        n,
+        k,
+        inputs.targets,
+        weight=inputs.weight,
+        ignore_index=inputs.ignore_index,
+        label_smoothing=inputs.label_smoothing,
+        reduction=inputs.reduction,  # type: ignore[arg-type]
+        places=inputs.places,
+    )
+    for warning in s.warnings:
+        formats.warn(warning)
+
+    def parts() -> Iterator[sm.CrossEntropyRows]:
+        start = 0
+        for z in logits.blocks(block_rows):
+            yield sm.rows(s, z, start)
+            start += z.shape[0]
+
+    kept: list[sm.CrossEntropyRows] = []
+    losses = []
+    for part in parts():
+        sm.refuse_overflow(s, part)
+        losses.append(part.losses)
+        if reason is not None:
+            kept.append(part)
+    all_losses = np.concatenate(losses)
+    loss = sm.reduced_loss(s, all_losses)
+    whole_rows: list[sm.SoftmaxResult] = []
+
+    def whole() -> sm.SoftmaxResult:  # for JSON, a table, --check, --explain, --expect
+        if not whole_rows:
+            part = kept[0] if len(kept) == 1 else sm.rows(s, logits.whole())
+            whole_rows.append(sm.result_of(s, part, loss))
+        return whole_rows[0]
+
+    jac = sm.softmax_jacobian(whole().probs) if jacobian else None
+    grad_check = None
+    if check:
+        # each entry is differenced through its row's K logits
+        nm.refuse_costly_check([(n * k, check_entries, k)], check_entries)
+        grad_check = sm.gradcheck_cross_entropy(
+            logits.whole(),
+            s.targets,
+            whole(),
+            weight=inputs.weight,
+            ignore_index=inputs.ignore_index,
+            label_smoothing=inputs.label_smoothing,
+            max_entries=check_entries,
+        )
+    explanation = None
+    if explain:
+        weighted = inputs.weight is not None
+        explanation = out.explain(
+            whole(), logits.whole(), s.targets, sample, inputs.label_smoothing, weighted
+        )
+
+    # -> emit
+    def matrix(name: str) -> Iterator[Any]:
+        return (getattr(part, name) for part in parts())
+
+    nm.emit(
+        resolved,
+        output,
+        nm.Emission(
+            header=inputs.doc.header,
+            matrix_shape=(n, k),
+            matrix=lambda: matrix("grad" if emit == "grad" else "probs"),
+            members=lambda: out.npz_members(matrix, (n, k), loss, all_losses, jac),
+            json_obj=lambda extra: out.result_json(whole(), jac, extra),
+            table=lambda stream, colour: out.render_table(
+                whole(), s.targets, emit, explanation, stream, colour
+            ),
+            arrays=lambda: out.result_arrays(whole(), jac),
+        ),
+        check=grad_check,
+        explanation=explanation,
+        expect=expect,
+        emitted=emit,
+        delimiter=delimiter,
+        rtol=rtol,
+        atol=atol,
+    )
+
+
+def _refuse_jacobian(fmt: str, n: int, k: int) -> None:
+    """The Jacobian is N x K x K: only JSON and NPZ hold it, and only up to a size."""
+    from hw3cli.core.softmax import jacobian_bytes
+    from hw3cli.errors import InputError, size_text
+
+    if fmt in ("csv", "table"):
+        raise InputError(
+            "the Jacobian is N x K x K: it is written only as JSON or NPZ",
+            where="--jacobian",
+            hint="add --format json, or -o out.json / out.npz",
+        )
+    entries = n * k * k
+    if entries > JACOBIAN_LIMIT:
+        raise InputError(
+            f"{n} samples x {k} x {k} classes = {entries:,} entries would need "
+            f"{size_text(jacobian_bytes(n, k))} as float64 (and about "
+            f"{size_text(entries * 24)} as JSON text); the limit is {JACOBIAN_LIMIT:,} "
+            f"entries ({size_text(JACOBIAN_LIMIT * 8)})",
+            where="--jacobian",
+            hint="ask for fewer samples at a time",
+        )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What softmax-grad computes from, resolved once: an option over the JSON key over
+    PyTorch's default; the logits as `Rows` (read block by block from CSV or NPY), the
+    targets whole (N labels, or N probability rows)."""
+
+    doc: Document
+    logits: Rows
+    targets: Targets
+    weight: Array | None
+    ignore_index: int | None
+    label_smoothing: float
+    reduction: str
+    places: dict[str, str]
+
+
+def _inputs(
+    input_file: str | None,
+    input_format: str,
+    delimiter: str,
+    labels: str | None,
+    target_file: str | None,
+    given: dict[str, Any],
+    reduction: str | None,
+) -> _Inputs:
+    from hw3cli.commands import _numeric as nm
+    from hw3cli.errors import InputError, shape_text
     from hw3cli.tensor_io import readers
+    from hw3cli.tensor_io.rows import InMemory
 
     if labels is not None and target_file is not None:
         raise InputError("give --labels or --target, not both")
@@ -125,9 +293,9 @@ def softmax_grad(
         what="logits",
         delimiter=delimiter,
     )
-    logits = readers.to_array(values["logits"], f"{doc.source}: logits")
+    logits = nm.as_rows(values["logits"], f"{doc.source}: logits")
     if logits.ndim == 1:
-        logits = logits.reshape(1, -1)
+        logits = InMemory(logits.whole().reshape(1, -1), logits.source)
     if logits.ndim != 2:
         got = f"{logits.ndim} axes (shape {shape_text(logits.shape)})"
         raise InputError(
@@ -136,8 +304,6 @@ def softmax_grad(
             where=doc.source,
             hint="e.g. [[2.0, 1.0, 0.1]]: 1 sample of 3 classes",
         )
-
-    given = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": label_smoothing}
     places: dict[str, str] = {
         key: f"{doc.source}: {key}"
         if given[key] is None and key in values
@@ -159,102 +325,23 @@ def softmax_grad(
             "the targets are missing",
             hint="give --labels 2,0,1, --target FILE, or a JSON input with a 'target' key",
         )
-
-    reduction_value = reduction or _json_choice(values, "reduction", doc.source) or "sum"
-    weight_v = nm.vector_option(weight, "--weight", delimiter=delimiter)
-    if weight_v is None and "weight" in values:
-        weight_v = readers.to_array(values["weight"], f"{doc.source}: weight")
+    weight, _ = nm.option_or_key(given["weight"], "weight", values, doc.source, delimiter)
+    ignore_index = given["ignore_index"]
     if ignore_index is None and "ignore_index" in values:
         ignore_index = _json_int(values, "ignore_index", doc.source)
-    if label_smoothing is None:
-        label_smoothing = nm.json_number(values, "label_smoothing", doc.source, 0.0)
-
-    resolved = nm.output_format(fmt, doc.format, output)
-    if jacobian:
-        n, k = logits.shape
-        if resolved in ("csv", "table"):
-            raise InputError(
-                "the Jacobian is N x K x K: it is written only as JSON or NPZ",
-                where="--jacobian",
-                hint="add --format json, or -o out.json / out.npz",
-            )
-        entries = n * k * k
-        if entries > JACOBIAN_LIMIT:
-            raise InputError(
-                f"{n} samples x {k} x {k} classes = {entries:,} entries would need "
-                f"{_size(sm.jacobian_bytes(n, k))} as float64 (and about "
-                f"{_size(entries * 24)} as JSON text); the limit is {JACOBIAN_LIMIT:,} "
-                f"entries ({_size(JACOBIAN_LIMIT * 8)})",
-                where="--jacobian",
-                hint="ask for fewer samples at a time",
-            )
-    result = sm.cross_entropy(
-        logits,
-        targets,
-        weight=weight_v,
+    smoothing = given["label_smoothing"]
+    if smoothing is None:
+        smoothing = nm.json_number(values, "label_smoothing", doc.source, 0.0)
+    return _Inputs(
+        doc=doc,
+        logits=logits,
+        targets=targets,
+        weight=weight,
         ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction_value,  # type: ignore[arg-type]
+        label_smoothing=smoothing,
+        reduction=reduction or _json_choice(values, "reduction", doc.source) or "sum",
         places=places,
     )
-    for warning in result.warnings:
-        formats.warn(warning)
-
-    jac = sm.softmax_jacobian(result.probs) if jacobian else None
-    if explain and sample >= logits.shape[0]:
-        raise InputError(
-            f"the logits have {logits.shape[0]} rows (0 to {logits.shape[0] - 1}), got {sample}",
-            where="--sample",
-        )
-
-    grad_check = None
-    if check:
-        # each entry is differenced through its row's K logits
-        nm.refuse_costly_check([(logits.size, check_entries, logits.shape[1])], check_entries)
-        grad_check = sm.gradcheck_cross_entropy(
-            logits,
-            targets,
-            result,
-            weight=weight_v,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            max_entries=check_entries,
-        )
-    explanation = (
-        out.explain(result, logits, targets, sample, label_smoothing, weight_v is not None)
-        if explain
-        else None
-    )
-    extra: dict[str, Any] = {}
-    if grad_check is not None:
-        extra["check"] = nm.check_json(grad_check)
-    if explanation is not None:
-        if resolved == "json":
-            extra["explanation"] = explanation
-        elif resolved != "table":
-            sys.stderr.write("".join(line + "\n" for line in explanation))
-    arrays = out.result_arrays(result, jac)
-    expected = nm.load_expect(expect, arrays, emit, delimiter=delimiter)
-    nm.write_result(
-        resolved,
-        output,
-        json_obj=lambda: out.result_json(result, jac, extra),
-        matrix=lambda: result.grad if emit == "grad" else result.probs,
-        header=doc.header,
-        arrays=lambda: arrays,
-        table=lambda stream, colour: out.render_table(
-            result, targets, emit, explanation, stream, colour
-        ),
-    )
-    expect_failure = nm.run_expect(expect, expected, arrays, rtol, atol)
-    nm.finish(grad_check, expect_failure, resolved)
-
-
-def _size(n_bytes: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= scale:
-            return f"{n_bytes / scale:,.1f} {unit}"
-    return f"{n_bytes} bytes"
 
 
 def _labels(values: Any, where: str) -> Any:

@@ -259,11 +259,20 @@ def setup(
     running_mean: Array | None = None,
     running_var: Array | None = None,
     momentum: float = DEFAULT_MOMENTUM,
+    places: dict[str, str] | None = None,
 ) -> BatchNormSetup:
     """Check everything that needs no values of x: shapes, parameters, m >= 2.
 
     ``gamma`` and ``beta`` default to ones and zeros; the running statistics to zeros
-    and ones (PyTorch's initial values)."""
+    and ones (PyTorch's initial values). ``places`` names where each vector came from,
+    for the messages (keys gamma, beta, running_mean, running_var)."""
+    where = {
+        "gamma": "gamma",
+        "beta": "beta",
+        "running_mean": "running mean",
+        "running_var": "running var",
+        **(places or {}),
+    }
     ndim = len(shape)
     if ndim < 2:
         raise InputError(f"x must have at least 2 axes (samples x features), got {ndim}")
@@ -277,8 +286,8 @@ def setup(
             hint="dy is the upstream gradient dL/dy, one value per value of x",
         )
     c = shape[channel_axis]
-    rm = feature_vector(running_mean, c, 0.0, "running mean")
-    rv = feature_vector(running_var, c, 1.0, "running var")
+    rm = feature_vector(running_mean, c, 0.0, where["running_mean"])
+    rv = feature_vector(running_var, c, 1.0, where["running_var"])
     if not eps >= 0 or not np.isfinite(eps):
         raise InputError(f"must be a number >= 0, got {eps}", where="eps")
     if not 0.0 <= momentum <= 1.0:
@@ -288,8 +297,8 @@ def setup(
     result = BatchNormSetup(
         shape=tuple(shape),
         channel_axis=channel_axis,
-        gamma=feature_vector(gamma, c, 1.0, "gamma"),
-        beta=feature_vector(beta, c, 0.0, "beta"),
+        gamma=feature_vector(gamma, c, 1.0, where["gamma"]),
+        beta=feature_vector(beta, c, 0.0, where["beta"]),
         eps=eps,
         training=training,
         running_mean=rm,

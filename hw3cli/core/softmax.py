@@ -164,7 +164,9 @@ def check_targets(
     return targets, warnings
 
 
-def smoothed_targets(targets: Targets, k: int, label_smoothing: float, ignored: Array) -> Array:
+def smoothed_targets(
+    targets: Targets, k: int, label_smoothing: float, ignored: npt.NDArray[np.bool_]
+) -> Array:
     """t' = (1 - e) t + e / K, indices made one-hot first; ignored rows all zero."""
     if targets.indices is not None:
         n = targets.indices.shape[0]
@@ -179,8 +181,27 @@ def smoothed_targets(targets: Targets, k: int, label_smoothing: float, ignored: 
     return out
 
 
-def cross_entropy(
-    logits: Array,
+@dataclass(frozen=True)
+class CrossEntropySetup:
+    """The checked inputs of one cross-entropy, all but the logits: N rows of K classes,
+    the targets, the class weights w, which rows are ignored, the mean's denominator."""
+
+    n: int
+    k: int
+    targets: Targets
+    weight: Array
+    label_smoothing: float
+    ignored: npt.NDArray[np.bool_]
+    reduction: Reduction
+    denominator: float
+    warnings: tuple[str, ...]
+    places: dict[str, str]
+    weighted: bool  # class weights were given
+
+
+def setup(
+    n: int,
+    k: int,
     targets: Targets,
     *,
     weight: Array | None = None,
@@ -188,20 +209,10 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     reduction: Reduction = "sum",
     places: dict[str, str] | None = None,
-) -> SoftmaxResult:
-    """Softmax cross-entropy with PyTorch's ``cross_entropy`` options, and dL/dz.
-
-    ``ignore_index`` None means PyTorch's default, -100 (labels of -100 are ignored).
-    ``reduction``: ``none`` keeps l_n (each row's gradient is that of its own loss);
-    ``sum`` adds them; ``mean`` divides by the sum of w_{y_n} over non-ignored rows for
-    index targets (PyTorch's rule) and by N for probability targets.
-    """
-    if logits.ndim != 2:
-        raise InputError(
-            f"logits must be a matrix, one sample a row; got {logits.ndim} axes",
-            where="logits",
-        )
-    n, k = logits.shape
+) -> CrossEntropySetup:
+    """Check everything but the logits. ``ignore_index`` None means PyTorch's default,
+    -100. The mean's denominator: the sum of w_{y_n} over non-ignored rows for index
+    targets (PyTorch's rule), N for probability targets."""
     where = {**PLACES, **(places or {})}
     if not 0.0 <= label_smoothing <= 1.0:
         raise InputError(
@@ -213,50 +224,17 @@ def cross_entropy(
         )
     if reduction not in REDUCTIONS:
         raise InputError(f"must be none, sum or mean, got {reduction!r}", where="--reduction")
-    if weight is None:
-        w = np.ones(k)
-    else:
-        w = np.asarray(weight, dtype=np.float64)
-        if sum(n > 1 for n in w.shape) > 1:
-            shape = "x".join(map(str, w.shape))
-            raise InputError(
-                f"has shape {shape}; expected {k} class weights, one per column of the logits",
-                where=where["weight"],
-                hint="give a list (1,2,1), or a file with one row or one column",
-            )
-        w = w.reshape(-1)
-        if w.size != k:
-            raise InputError(f"{w.size} weights for {k} classes", where=where["weight"])
-        if (w < 0).any():
-            raise InputError(
-                f"weights must not be negative, got {w[w < 0][0]}", where=where["weight"]
-            )
+    w = _class_weights(weight, k, where["weight"])
     targets, warnings = check_targets(targets, n, k, ignore_index, where)
     if targets.indices is not None:
         skip = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
         ignored = targets.indices == skip
     else:
         ignored = np.zeros(n, dtype=bool)
-
-    log_p = log_softmax(logits)
-    p = np.exp(log_p)
-    t = smoothed_targets(targets, k, label_smoothing, ignored)
-    with np.errstate(all="ignore"):  # overflow is reported below, as an error
-        wt = w * t
-        # a class with no target weight adds nothing, even where log p is -inf (p = 0)
-        losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
-        grad: Array = wt.sum(axis=1, keepdims=True) * p - wt
     denominator = 1.0
-    loss: float | Array
-    if reduction == "none":
-        loss = losses
-    elif reduction == "sum":
-        with np.errstate(over="ignore"):  # an overflowing sum is reported below
-            loss = float(losses.sum())
-    else:
+    if reduction == "mean":
         if targets.indices is not None:
-            kept = ~ignored
-            denominator = float(w[targets.indices[kept]].sum())
+            denominator = float(w[targets.indices[~ignored]].sum())
             if denominator == 0.0:
                 raise InputError(
                     "the mean's denominator, the sum of the weights of the non-ignored "
@@ -266,33 +244,155 @@ def cross_entropy(
                 )
         else:
             denominator = float(n)
-        with np.errstate(over="ignore"):  # an overflowing sum is reported below
-            loss = float(losses.sum()) / denominator
-        grad = grad / denominator
-    if not (np.isfinite(losses).all() and np.isfinite(grad).all()):
+    return CrossEntropySetup(
+        n,
+        k,
+        targets,
+        w,
+        label_smoothing,
+        ignored,
+        reduction,
+        denominator,
+        tuple(warnings),
+        where,
+        weight is not None,
+    )
+
+
+def _class_weights(weight: Array | None, k: int, where: str) -> Array:
+    if weight is None:
+        return np.ones(k)
+    w = np.asarray(weight, dtype=np.float64)
+    if sum(n > 1 for n in w.shape) > 1:
+        shape = "x".join(map(str, w.shape))
+        raise InputError(
+            f"has shape {shape}; expected {k} class weights, one per column of the logits",
+            where=where,
+            hint="give a list (1,2,1), or a file with one row or one column",
+        )
+    w = w.reshape(-1)
+    if w.size != k:
+        raise InputError(f"{w.size} weights for {k} classes", where=where)
+    if (w < 0).any():
+        raise InputError(f"weights must not be negative, got {w[w < 0][0]}", where=where)
+    return w
+
+
+@dataclass(frozen=True)
+class CrossEntropyRows:
+    """Probabilities, losses and dL/dz of some consecutive rows."""
+
+    probs: Array
+    log_probs: Array
+    losses: Array
+    grad: Array
+    smoothed: Array
+
+
+def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
+    """Rows ``start``.. of the logits ``z``: p = softmax(z), t' the smoothed targets,
+
+    l_n = -sum_c w_c t'_c log p_c      dL/dz_j = ((sum_c w_c t'_c) p_j - w_j t'_j) / D
+
+    with D the mean's denominator (1 for none and sum)."""
+    end = start + z.shape[0]
+    part = Targets(
+        indices=None if s.targets.indices is None else s.targets.indices[start:end],
+        probs=None if s.targets.probs is None else s.targets.probs[start:end],
+    )
+    log_p = log_softmax(z)
+    p = np.exp(log_p)
+    t = smoothed_targets(part, s.k, s.label_smoothing, s.ignored[start:end])
+    with np.errstate(all="ignore"):  # overflow is reported by `refuse_overflow`
+        wt = s.weight * t
+        # a class with no target weight adds nothing, even where log p is -inf (p = 0)
+        losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
+        grad: Array = wt.sum(axis=1, keepdims=True) * p
+        grad -= wt
+        if s.reduction == "mean":
+            grad /= s.denominator
+    return CrossEntropyRows(p, log_p, losses, grad, t)
+
+
+def refuse_overflow(s: CrossEntropySetup, part: CrossEntropyRows) -> None:
+    """InputError when some rows' losses or gradients overflowed float64."""
+    if not (np.isfinite(part.losses).all() and np.isfinite(part.grad).all()):
         raise InputError(
             "the loss or its gradient overflows float64 (weights or targets near 1e308)",
-            where=where["weight"] if weight is not None else where["target"],
+            where=s.places["weight"] if s.weighted else s.places["target"],
         )
-    if not np.isfinite(loss).all():  # each loss fits, their sum does not
+
+
+def reduced_loss(s: CrossEntropySetup, losses: Array | float) -> float | Array:
+    """The reduction of the per-sample losses (or of their sum, already added up)."""
+    if s.reduction == "none":
+        return losses
+    with np.errstate(over="ignore"):  # an overflowing sum is reported below
+        total = float(np.sum(losses))
+    loss = total / s.denominator if s.reduction == "mean" else total
+    if not np.isfinite(loss):  # each loss fits, their sum does not
+        largest = float(np.max(np.abs(losses)))
         raise InputError(
-            f"the {reduction} of the losses overflows float64 (each is finite; the largest "
-            f"is {float(np.max(np.abs(losses))):.3g}): logits near 1e308 apart",
+            f"the {s.reduction} of the losses overflows float64 (each is finite; the largest "
+            f"is {largest:.3g}): logits near 1e308 apart",
             where="--reduction",
             hint="use --reduction none to see each sample's loss",
         )
-    return SoftmaxResult(
-        probs=p,
-        log_probs=log_p,
-        losses=losses,
-        loss=loss,
-        grad=grad,
-        smoothed=t,
-        weight=w,
-        ignored=ignored,
+    return loss
+
+
+def cross_entropy(
+    logits: Array,
+    targets: Targets,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "sum",
+    places: dict[str, str] | None = None,
+) -> SoftmaxResult:
+    """Softmax cross-entropy with PyTorch's ``cross_entropy`` options, and dL/dz, for
+    logits held whole (`setup`, then all rows at once with `rows`).
+
+    ``reduction``: ``none`` keeps l_n (each row's gradient is that of its own loss);
+    ``sum`` adds them; ``mean`` divides by the sum of w_{y_n} over non-ignored rows for
+    index targets (PyTorch's rule) and by N for probability targets.
+    """
+    if logits.ndim != 2:
+        raise InputError(
+            f"logits must be a matrix, one sample a row; got {logits.ndim} axes",
+            where="logits",
+        )
+    n, k = logits.shape
+    s = setup(
+        n,
+        k,
+        targets,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
         reduction=reduction,
-        denominator=denominator,
-        warnings=tuple(warnings),
+        places=places,
+    )
+    part = rows(s, logits)
+    refuse_overflow(s, part)
+    return result_of(s, part, reduced_loss(s, part.losses))
+
+
+def result_of(s: CrossEntropySetup, part: CrossEntropyRows, loss: float | Array) -> SoftmaxResult:
+    """The result of every row (``part`` holds them all)."""
+    return SoftmaxResult(
+        probs=part.probs,
+        log_probs=part.log_probs,
+        losses=part.losses,
+        loss=loss,
+        grad=part.grad,
+        smoothed=part.smoothed,
+        weight=s.weight,
+        ignored=s.ignored,
+        reduction=s.reduction,
+        denominator=s.denominator,
+        warnings=s.warnings,
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import numpy as np
 
-from hw3cli.core.batchnorm import BatchNormResult
+from hw3cli.core.batchnorm import BatchNormResult, BatchNormStats
 from hw3cli.output.numbers import num, term, terms, vec
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
@@ -22,6 +23,25 @@ def result_arrays(result: BatchNormResult, affine: bool = True) -> dict[str, Any
         arrays["running_mean"] = result.running_mean
         arrays["running_var"] = result.running_var
     return arrays
+
+
+def npz_members(
+    stats: BatchNormStats,
+    per_sample: Callable[[str], Iterable[Array]],
+    sample_shape: tuple[int, ...],
+    affine: bool = True,
+) -> Iterator[tuple[str, tuple[int, ...], Iterable[Array]]]:
+    """The NPZ output's members, named and ordered as `result_arrays`: per-sample ones
+    block by block from ``per_sample(name)``, per-feature ones from ``stats``."""
+    names = [n for n in BatchNormResult.NAMES if affine or n not in ("dgamma", "dbeta")]
+    if stats.running_mean is not None:
+        names += ["running_mean", "running_var"]
+    for name in names:
+        if name in BatchNormResult.PER_SAMPLE:
+            yield name, sample_shape, per_sample(name)
+        else:
+            value = getattr(stats, name)
+            yield name, tuple(value.shape), [value]
 
 
 def result_json(

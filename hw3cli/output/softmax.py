@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -21,6 +22,23 @@ def result_arrays(result: SoftmaxResult, jacobian: Any | None) -> dict[str, Any]
     if jacobian is not None:
         arrays["jacobian"] = jacobian
     return arrays
+
+
+def npz_members(
+    blocks: Callable[[str], Iterable[Any]],
+    shape: tuple[int, int],
+    loss: Any,
+    losses: Any,
+    jacobian: Any | None,
+) -> Iterator[tuple[str, tuple[int, ...], Iterable[Any]]]:
+    """The NPZ output's members, named and ordered as `result_arrays`: probs and grad
+    block by block from ``blocks(name)``."""
+    yield "probs", shape, blocks("probs")
+    yield "loss", tuple(np.shape(loss)), [np.asarray(loss)]
+    yield "losses", tuple(losses.shape), [losses]
+    yield "grad", shape, blocks("grad")
+    if jacobian is not None:
+        yield "jacobian", tuple(jacobian.shape), [jacobian]
 
 
 def result_json(

@@ -21,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from hw3cli.errors import InputError, shape_text
+from hw3cli.errors import InputError, shape_text, size_text
 from hw3cli.tensor_io.files import advance
 
 Array = npt.NDArray[np.float64]
@@ -50,7 +50,7 @@ class Rows:
         ``why`` when it holds more."""
         if limit is not None and self.size > limit:
             raise InputError(
-                f"{shape_text(self.shape)} = {self.size:,} values ({self.size * 8 / 1e6:,.0f} MB "
+                f"{shape_text(self.shape)} = {self.size:,} values ({size_text(self.size * 8)} "
                 f"as float64) is more than {why} holds in memory ({limit:,} values)",
                 where=self.source,
                 hint="CSV and NPZ output are written block by block, in bounded memory: "
@@ -186,3 +186,20 @@ def _spool_room() -> int:
     except OSError:
         return 1 << 40
     return st.f_bavail * st.f_frsize // 2
+
+
+@dataclass
+class Column(Rows):
+    """A vector's `Rows` read as a matrix of one column."""
+
+    rows: Rows
+    shape: tuple[int, ...] = field(init=False)
+    source: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shape = (self.rows.shape[0], 1)
+        self.source = self.rows.source
+
+    def blocks(self, rows: int = BLOCK_ROWS) -> Iterator[Array]:
+        for block in self.rows.blocks(rows):
+            yield block.reshape(-1, 1)

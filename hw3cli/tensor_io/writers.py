@@ -6,7 +6,9 @@ written atomically (`hw3cli.tensor_io.atomic`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import math
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -44,18 +46,31 @@ def iter_csv_lines(
     matrix: npt.NDArray[Any], header: Sequence[str] | None = None, block_rows: int = BLOCK_ROWS
 ) -> Iterator[str]:
     """CSV text in blocks of rows: a header line if given, then one line per row."""
-    if matrix.ndim == 1:
-        matrix = matrix.reshape(-1, 1)
-    if matrix.ndim != 2:
+    check_csv_shape(tuple(matrix.shape))
+    blocks = (matrix[start : start + block_rows] for start in range(0, matrix.shape[0], block_rows))
+    return iter_csv_blocks(blocks, header)
+
+
+def check_csv_shape(shape: tuple[int, ...]) -> None:
+    """CSV holds a vector (a column) or a matrix: anything else is an InputError."""
+    if len(shape) > 2:
         raise InputError(
-            f"CSV holds a matrix, and this result has shape {tuple(matrix.shape)}",
+            f"CSV holds a matrix, and this result has shape {shape}",
             where="--format csv",
             hint="use --format json or -o FILE.npz",
         )
+
+
+def iter_csv_blocks(
+    blocks: Iterable[npt.NDArray[Any]], header: Sequence[str] | None = None
+) -> Iterator[str]:
+    """CSV text of blocks of rows (a 1-D block is a column), a header line first if given."""
     if header is not None:
         yield ",".join(_csv_cell(h) for h in header) + "\n"
-    for start in range(0, matrix.shape[0], block_rows):
-        yield _csv_block(matrix[start : start + block_rows])
+    for block in blocks:
+        rows = block.reshape(-1, 1) if block.ndim == 1 else block
+        for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
+            yield _csv_block(rows[start : start + BLOCK_ROWS])
 
 
 def _csv_block(block: npt.NDArray[Any]) -> str:
@@ -85,6 +100,28 @@ def csv_text(matrix: npt.NDArray[Any], header: Sequence[str] | None = None) -> s
 def write_npz(f: IO[bytes], arrays: Mapping[str, Any]) -> None:
     """An uncompressed .npz archive with one named array per entry (None entries left
     out), written straight into ``f`` (no copy of the whole archive in memory)."""
-    named = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
-    save: Any = np.savez  # its **kwds are the arrays; typed loosely by NumPy
-    save(f, allow_pickle=False, **named)
+    members = [
+        (name, tuple(np.shape(value)), [np.asarray(value, dtype=np.float64)])
+        for name, value in arrays.items()
+        if value is not None
+    ]
+    write_npz_members(f, members)
+
+
+def write_npz_members(
+    f: IO[bytes], members: Iterable[tuple[str, tuple[int, ...], Iterable[npt.NDArray[Any]]]]
+) -> None:
+    """An uncompressed .npz archive (what ``np.savez`` writes, and ``np.load`` reads):
+    per member a name, the float64 array's shape, and its values as blocks of rows in
+    order, each written as it comes, so that the archive never is in memory whole."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, shape, blocks in members:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                written = 0
+                for block in blocks:
+                    data = np.ascontiguousarray(block, dtype="<f8")
+                    member.write(memoryview(data).cast("B"))  # type: ignore[arg-type]
+                    written += data.size
+                assert written == math.prod(shape), (name, shape, written)
