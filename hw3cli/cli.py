@@ -90,7 +90,7 @@ class LazyGroup(click.Group):
 
         forget_all()
         try:
-            return super().invoke(ctx)
+            return self._invoke(ctx)
         except InputError as e:
             raise ReportedError(e.render()) from None
         except CheckFailed as e:
@@ -113,6 +113,13 @@ class LazyGroup(click.Group):
                 f"{__version__}: please report it with the command you ran; "
                 "HW3_DEBUG=1 shows the traceback."
             ) from None
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:  # a progress bar goes before an error is written
+            if "hw3cli.output.progress" in sys.modules:
+                sys.modules["hw3cli.output.progress"].stop()
 
 
 def _os_error_text(e: OSError) -> str:

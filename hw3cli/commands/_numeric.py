@@ -26,6 +26,14 @@ from hw3cli.tensor_io.rows import InMemory, Rows
 _NUMBER_LIST = re.compile(r"^\s*[-+0-9.eE]+([\s,]+[-+0-9.eE]+)*\s*$")
 
 
+def start_progress(*paths: str | None) -> None:
+    """A progress bar on stderr while the inputs (``paths``: the main ones, None for
+    stdin) are read (`hw3cli.output.progress`)."""
+    from hw3cli.output import progress
+
+    progress.start_reading(paths)
+
+
 def read_main(
     path: str | None,
     requested: str,
@@ -230,6 +238,9 @@ def write_result(
     fmt: str, output: str | None, out: Emission, extra: dict[str, Any] | None = None
 ) -> None:
     """The one place a numeric result is written, in the resolved format."""
+    from hw3cli.output import progress
+
+    progress.stop()  # the reading is over: the bar goes before the data comes
     to_file = output is not None and output != "-"
     if fmt == "json":
         formats.write_text(writers.json_text(out.json_obj(extra or {})), output)

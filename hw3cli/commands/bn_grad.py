@@ -113,6 +113,7 @@ def bn_grad(
     from hw3cli.output import batchnorm as out
 
     # options -> inputs
+    nm.start_progress(input_file, *([dy_file] if dy_file else []))
     vectors = {
         "gamma": gamma,
         "beta": beta,

@@ -122,6 +122,7 @@ def softmax_grad(
     from hw3cli.output import softmax as out
 
     # options -> inputs
+    nm.start_progress(input_file, *([target_file] if target_file else []))
     inputs = _inputs(
         input_file,
         input_format,

@@ -25,21 +25,23 @@ def source_name(path: str | None) -> str:
     return "stdin" if path in (None, "-") else str(path)
 
 
-# Called with a number of bytes each time an input is read (a progress display).
-_progress: list[Callable[[int], None]] = []
+# A progress display (hw3cli.output.progress), told of every input opened and read.
+_progress: list[Callable[[int, int | None], None]] = []
 
 
-def report_progress(callback: Callable[[int], None] | None) -> None:
-    """Call ``callback(n)`` each time n bytes of an input are read (None: stop)."""
+def report_progress(callback: Callable[[int, int | None], None] | None) -> None:
+    """Call ``callback(read, size)`` as inputs are read: ``(0, size)`` when one is opened
+    (``size`` None for stdin, a pipe or a device), ``(n, 0)`` when n more bytes of one
+    were read. None: stop."""
     _progress.clear()
     if callback is not None:
         _progress.append(callback)
 
 
-def advance(n: int) -> None:
-    """n more bytes of an input were read."""
+def advance(n: int, size: int | None = 0) -> None:
+    """n more bytes of an input were read (or, with ``size``, an input was opened)."""
     for callback in _progress:
-        callback(n)
+        callback(n, size)
 
 
 class Input:
@@ -96,6 +98,7 @@ def open_input(path: str | None, *, what: str, hint: str) -> Iterator[Input]:
         if not head.strip():
             raise InputError(f"no {what}: standard input is empty", hint=hint)
         refuse_unreadable(head, "stdin")
+        advance(0, None)
         yield Input("stdin", buffer, head, None)
         return
     assert path is not None
@@ -115,7 +118,9 @@ def open_input(path: str | None, *, what: str, hint: str) -> Iterator[Input]:
         except OSError as e:
             raise InputError(f"cannot read it: {e.strerror}", where=path) from None
         refuse_unreadable(head, path)
-        yield Input(path, f, head, st.st_size if stat.S_ISREG(st.st_mode) else None)
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        advance(0, size)
+        yield Input(path, f, head, size)
 
 
 def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:

@@ -164,6 +164,7 @@ def npy_rows(source: Input) -> Rows:
         source.name,
         fortran=header.fortran_order and len(shape) == 2,
         checked=False,
+        report=True,
     )
 
 

@@ -97,6 +97,7 @@ class OnDisk(Rows):
     source: str
     fortran: bool = False
     checked: bool = True
+    report: bool = False  # tell the progress display of the first full read
 
     def blocks(self, rows: int = BLOCK_ROWS) -> Iterator[Array]:
         n = self.shape[0]
@@ -113,6 +114,7 @@ class OnDisk(Rows):
             if not self.checked:
                 _refuse_non_finite(block, start, self.source)
             yield block
+        self.report = False
 
     def _read_columns(self, raw: npt.NDArray[Any], start: int, n: int) -> None:
         """A block of a Fortran-order matrix: each column's rows are contiguous."""
@@ -135,7 +137,8 @@ class OnDisk(Rows):
                     where=self.source,
                 )
             done += got
-        advance(done)
+        if self.report:
+            advance(done)
 
 
 def _refuse_non_finite(block: Array, start: int, source: str) -> None:
