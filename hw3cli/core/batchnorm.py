@@ -110,9 +110,10 @@ class Moments:
 
     ``count`` values per feature; ``mean_x`` and ``m2_x`` = sum (x - mean_x)^2;
     ``sum_dy`` and ``mean_dy``; ``c_xdy`` = sum (x - mean_x)(dy - mean_dy), the
-    co-moment, which equals sum (x - mean_x) dy. Two sets of rows merge exactly
-    (`merge_moments`), so a batch can be read in blocks. ``min_x``, ``max_x`` and
-    ``max_abs_dy`` bound the per-sample outputs (`BatchNormStats.outputs_finite`).
+    co-moment, which equals sum (x - mean_x) dy; ``ss_dy`` = sum dy^2. Two sets of rows
+    merge exactly (`merge_moments`), so a batch can be read in blocks. sqrt(m2_x) and
+    sqrt(ss_dy) bound every |x - mean_x| and |dy|, and so the per-sample outputs
+    (`BatchNormStats.outputs_finite`).
     """
 
     count: int
@@ -121,39 +122,54 @@ class Moments:
     sum_dy: Array
     mean_dy: Array
     c_xdy: Array
-    min_x: Array
-    max_x: Array
-    max_abs_dy: Array
+    ss_dy: Array
+
+
+def _per_feature(x: Array, channel_axis: int) -> tuple[Array, str]:
+    """x as a matrix of one column per feature when that is a free reshape (channel
+    last), with the einsum subscripts of its per-feature sums."""
+    if channel_axis == x.ndim - 1:
+        return x.reshape(-1, x.shape[-1]), "ij"
+    letters = "abcdefghijklmnopqrstuvwxyz"[: x.ndim]
+    return x, letters
+
+
+def _sums(a: Array, b: Array | None, channel_axis: int) -> Array:
+    """Per feature, sum a (b None) or sum a * b, with einsum: without a temporary array
+    of a's size, faster than ``a.sum(axis=0)``, and in an order that depends only on the
+    layout of a (a matrix product with ones is faster still, but its order depends on
+    the BLAS library and its threads)."""
+    a2, letters = _per_feature(a, channel_axis)
+    out = letters[-1] if letters == "ij" else letters[channel_axis]
+    if b is None:
+        return np.einsum(f"{letters}->{out}", a2)  # type: ignore[no-any-return]
+    b2, _ = _per_feature(b, channel_axis)
+    return np.einsum(f"{letters},{letters}->{out}", a2, b2)  # type: ignore[no-any-return]
 
 
 def block_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
     """The moments of one block of rows, two-pass: the mean first (refined once by the
     mean of what is left, which corrects the first sum's rounding to about an ulp), then
     the sums of squares and products about it."""
-    axes = reduce_axes(x.ndim, channel_axis)
     count = int(x.size // x.shape[channel_axis])
-    mean = x.mean(axis=axes, keepdims=True)
-    xc = x - mean
-    correction = xc.mean(axis=axes, keepdims=True)
+    f = _feature_shape(x.ndim, channel_axis, x.shape[channel_axis])
+    mean = _sums(x, None, channel_axis) / count
+    xc = x - mean.reshape(f)
+    correction = _sums(xc, None, channel_axis) / count
     mean += correction
-    xc -= correction
-    products = np.multiply(xc, xc)
-    m2 = products.sum(axis=axes)
-    sum_dy = dy.sum(axis=axes)
+    xc -= correction.reshape(f)
+    sum_dy = _sums(dy, None, channel_axis)
     mean_dy = sum_dy / count
     # sum (x - mean)(dy - mean_dy) = sum (x - mean) dy - mean_dy sum (x - mean)
-    np.multiply(xc, dy, out=products)
-    c_xdy = products.sum(axis=axes) - mean_dy * xc.sum(axis=axes)
+    c_xdy = _sums(xc, dy, channel_axis) - mean_dy * _sums(xc, None, channel_axis)
     return Moments(
         count=count,
-        mean_x=mean.reshape(-1),
-        m2_x=m2,
+        mean_x=mean,
+        m2_x=_sums(xc, xc, channel_axis),
         sum_dy=sum_dy,
         mean_dy=mean_dy,
         c_xdy=c_xdy,
-        min_x=x.min(axis=axes),
-        max_x=x.max(axis=axes),
-        max_abs_dy=np.abs(dy).max(axis=axes),
+        ss_dy=_sums(dy, dy, channel_axis),
     )
 
 
@@ -176,9 +192,7 @@ def merge_moments(a: Moments, b: Moments) -> Moments:
         sum_dy=sum_dy,
         mean_dy=sum_dy / n,
         c_xdy=a.c_xdy + b.c_xdy + dx * ddy * weight,
-        min_x=np.minimum(a.min_x, b.min_x),
-        max_x=np.maximum(a.max_x, b.max_x),
-        max_abs_dy=np.maximum(a.max_abs_dy, b.max_abs_dy),
+        ss_dy=a.ss_dy + b.ss_dy,
     )
 
 
@@ -349,10 +363,12 @@ def statistics(s: BatchNormSetup, mo: Moments) -> BatchNormStats:
         rm = rv = None
         if s.training:
             rm, rv = running_update(s.running_mean, s.running_var, mean, var, m, s.momentum)
-        xc = np.maximum(mo.max_x - mean, mean - mo.min_x)
+        # |x - mu| <= |mean_x - mu| + sqrt(M2) and |dy| <= sqrt(sum dy^2), per feature
+        xc = np.abs(mo.mean_x - mean) + np.sqrt(mo.m2_x)
+        dy_bound = np.sqrt(mo.ss_dy)
         xhat = float(np.max(xc * invstd))
-        dxhat = float(np.max(np.abs(g) * mo.max_abs_dy))
-        dx = float(np.max(np.abs(g) * mo.max_abs_dy * invstd + xc * 2 * np.abs(dvar) / m))
+        dxhat = float(np.max(np.abs(g) * dy_bound))
+        dx = float(np.max(np.abs(g) * dy_bound * invstd + xc * 2 * np.abs(dvar) / m))
         bounds = {
             "xhat": xhat * 1.01,
             "y": float(np.max(np.abs(g) * xhat + np.abs(s.beta))) * 1.01,

@@ -69,6 +69,17 @@ def log_softmax(z: Array) -> Array:
     return out
 
 
+def _log_softmax_and_softmax(z: Array) -> tuple[Array, Array]:
+    """log p (`log_softmax`) and p = exp(z - max) / sum exp(z - max), from one exp."""
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    total = p.sum(axis=1, keepdims=True)
+    shifted -= np.log(total)
+    p /= total
+    return shifted, p
+
+
 def softmax(z: Array) -> Array:
     """p = exp(log p): never overflows, sums to 1 up to rounding."""
     out: Array = np.exp(log_softmax(z))
@@ -286,7 +297,6 @@ class CrossEntropyRows:
     log_probs: Array
     losses: Array
     grad: Array
-    smoothed: Array
 
 
 def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
@@ -294,24 +304,40 @@ def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
 
     l_n = -sum_c w_c t'_c log p_c      dL/dz_j = ((sum_c w_c t'_c) p_j - w_j t'_j) / D
 
-    with D the mean's denominator (1 for none and sum)."""
+    with D the mean's denominator (1 for none and sum). For class indices y, t' is
+    (1 - e) at y and e/K everywhere, so sum_c w_c t'_c = (1 - e) w_y + (e/K) sum_c w_c,
+    and the one-hot matrix is never built."""
     end = start + z.shape[0]
-    part = Targets(
-        indices=None if s.targets.indices is None else s.targets.indices[start:end],
-        probs=None if s.targets.probs is None else s.targets.probs[start:end],
-    )
-    log_p = log_softmax(z)
-    p = np.exp(log_p)
-    t = smoothed_targets(part, s.k, s.label_smoothing, s.ignored[start:end])
+    ignored = s.ignored[start:end]
+    log_p, p = _log_softmax_and_softmax(z)
     with np.errstate(all="ignore"):  # overflow is reported by `refuse_overflow`
-        wt = s.weight * t
-        # a class with no target weight adds nothing, even where log p is -inf (p = 0)
-        losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
-        grad: Array = wt.sum(axis=1, keepdims=True) * p
-        grad -= wt
+        if s.targets.indices is None:
+            assert s.targets.probs is not None
+            part = Targets(probs=s.targets.probs[start:end])
+            wt = s.weight * smoothed_targets(part, s.k, s.label_smoothing, ignored)
+            # a class with no target weight adds nothing, even where log p is -inf (p = 0)
+            losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
+            grad: Array = wt.sum(axis=1, keepdims=True) * p
+            grad -= wt
+        else:
+            kept = np.flatnonzero(~ignored)
+            y = s.targets.indices[start:end][kept]
+            e, w = s.label_smoothing, s.weight
+            at_y = (1.0 - e) * w[y]  # w_y t'_y less its e/K share
+            spread = (e / s.k) * w  # w_c e/K, every class
+            total = np.zeros(z.shape[0])
+            total[kept] = at_y + spread.sum()
+            grad = p * total[:, None]
+            grad[kept, y] -= at_y
+            losses = np.zeros(z.shape[0])
+            losses[kept] = -np.where(at_y == 0.0, 0.0, at_y * log_p[kept, y])
+            if e:
+                grad[kept] -= spread
+                spread_terms = np.where(spread == 0.0, 0.0, log_p[kept] * spread)
+                losses[kept] -= spread_terms.sum(axis=1)
         if s.reduction == "mean":
             grad /= s.denominator
-    return CrossEntropyRows(p, log_p, losses, grad, t)
+    return CrossEntropyRows(p, log_p, losses, grad)
 
 
 def refuse_overflow(s: CrossEntropySetup, part: CrossEntropyRows) -> None:
@@ -380,14 +406,15 @@ def cross_entropy(
 
 
 def result_of(s: CrossEntropySetup, part: CrossEntropyRows, loss: float | Array) -> SoftmaxResult:
-    """The result of every row (``part`` holds them all)."""
+    """The result of every row (``part`` holds them all), with the smoothed targets t'
+    (for an explanation)."""
     return SoftmaxResult(
         probs=part.probs,
         log_probs=part.log_probs,
         losses=part.losses,
         loss=loss,
         grad=part.grad,
-        smoothed=part.smoothed,
+        smoothed=smoothed_targets(s.targets, s.k, s.label_smoothing, s.ignored),
         weight=s.weight,
         ignored=s.ignored,
         reduction=s.reduction,

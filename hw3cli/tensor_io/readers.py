@@ -519,8 +519,9 @@ def _fast_csv(
     )
     if frame is None:
         return None
-    # (in Fortran order, as polars holds columns: the per-feature maths reads columns)
-    matrix = np.asarray(frame.to_numpy(), dtype=np.float64)
+    # in C order, as every other reader gives: the sums of the maths then add in the
+    # same order whatever the input format
+    matrix = np.ascontiguousarray(frame.to_numpy(), dtype=np.float64)
     if (header is None and matrix.shape[0] < 1) or not np.isfinite(matrix).all():
         return None
     return matrix, header, delimiter

@@ -25,7 +25,7 @@ from hw3cli.errors import InputError, shape_text, size_text
 from hw3cli.tensor_io.files import advance
 
 Array = npt.NDArray[np.float64]
-BLOCK_ROWS = 65536  # rows per block: 16 MiB of float64 for 32 features
+BLOCK_ROWS = 16384  # rows per block: 4 MiB of float64 for 32 features
 
 
 class Rows:

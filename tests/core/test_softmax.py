@@ -193,3 +193,30 @@ def test_gradcheck_catches_a_wrong_gradient() -> None:
 def test_errors(targets: Targets, kwargs: dict[str, object], words: str) -> None:
     with pytest.raises(InputError, match=words):
         cross_entropy(np.zeros((1, 3)), targets, **kwargs)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60)
+@given(
+    st.integers(1, 6),
+    st.integers(2, 5),
+    st.floats(0.0, 1.0),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_class_indices_equal_their_one_hot_rows(
+    n: int, k: int, smoothing: float, weighted: bool, seed: int
+) -> None:
+    # the index path never builds t'; the general path does, from the one-hot rows of the
+    # same labels: both give l_n and dl_n/dz = (sum_c w_c t'_c) p - w t' (FORMULAS.md 4)
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k)) * 3
+    labels = rng.integers(0, k, size=n)
+    w = rng.uniform(0.0, 2.0, size=k) if weighted else None
+    by_index = cross_entropy(z, idx(*labels), weight=w, label_smoothing=smoothing, reduction="none")
+    one_hot = np.eye(k)[labels]
+    by_rows = cross_entropy(
+        z, Targets(probs=one_hot), weight=w, label_smoothing=smoothing, reduction="none"
+    )
+    np.testing.assert_allclose(by_index.grad, by_rows.grad, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(by_index.losses, by_rows.losses, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(by_index.smoothed, by_rows.smoothed, rtol=0, atol=0)
