@@ -302,10 +302,10 @@ def numeric_options(f: F) -> F:
             default=None,
             help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
         ),
-        click.option(  # rows computed at a time (a few MB: in cache); tests make it small
+        click.option(  # rows computed at a time [default: a few MB]; tests make it small
             "--block-rows",
             type=click.IntRange(min=1),
-            default=16384,
+            default=None,
             hidden=True,
         ),
     ]

@@ -100,7 +100,7 @@ def bn_grad(
     atol: float,
     fmt: str,
     output: str | None,
-    block_rows: int,
+    block_rows: int | None,
 ) -> None:
     """Batch normalisation (training mode): forward and all six backward quantities.
 
@@ -109,6 +109,7 @@ def bn_grad(
     """
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import batchnorm as bn
+    from hw3cli.core.blocks import rows_per_block
     from hw3cli.errors import InputError
     from hw3cli.output import batchnorm as out
 
@@ -146,8 +147,10 @@ def bn_grad(
         places=inputs.places,
     )
 
+    rows = block_rows or rows_per_block(x.shape)
+
     def pairs() -> Iterator[tuple[Array, Array]]:
-        return zip(x.blocks(block_rows), dy.blocks(block_rows), strict=True)
+        return zip(x.blocks(rows), dy.blocks(rows), strict=True)
 
     stats = bn.statistics(s, bn.moments(pairs(), axis))
     bn.check_outputs(stats, pairs())

@@ -105,7 +105,7 @@ def softmax_grad(
     atol: float,
     fmt: str,
     output: str | None,
-    block_rows: int,
+    block_rows: int | None,
 ) -> None:
     """Softmax, cross-entropy loss and its gradient dL/dz, for any number of classes.
 
@@ -117,6 +117,7 @@ def softmax_grad(
 
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import softmax as sm
+    from hw3cli.core.blocks import rows_per_block
     from hw3cli.errors import InputError
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
@@ -159,7 +160,7 @@ def softmax_grad(
 
     def parts() -> Iterator[sm.CrossEntropyRows]:
         start = 0
-        for z in logits.blocks(block_rows):
+        for z in logits.blocks(block_rows or rows_per_block((n, k))):
             yield sm.rows(s, z, start)
             start += z.shape[0]
 
@@ -176,7 +177,9 @@ def softmax_grad(
 
     def whole() -> sm.SoftmaxResult:  # for JSON, a table, --check, --explain, --expect
         if not whole_rows:
-            part = kept[0] if len(kept) == 1 else sm.rows(s, logits.whole())
+            part = sm.CrossEntropyRows(
+                *(np.concatenate([getattr(p, name) for p in kept]) for name in sm.ROWS_FIELDS)
+            )
             whole_rows.append(sm.result_of(s, part, loss))
         return whole_rows[0]
 

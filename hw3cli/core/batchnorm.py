@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import reduce
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from hw3cli.core.blocks import map_blocks, row_blocks
 from hw3cli.core.gradcheck import STEP, GradCheck, check_gradient, combine
 from hw3cli.errors import InputError, shape_text
 
@@ -148,27 +150,29 @@ def _sums(a: Array, b: Array | None, channel_axis: int) -> Array:
 
 
 def block_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
-    """The moments of one block of rows, two-pass: the mean first (refined once by the
-    mean of what is left, which corrects the first sum's rounding to about an ulp), then
-    the sums of squares and products about it."""
+    """The moments of one block of rows, two-pass: the mean first, then the sums of
+    squares and products about it. The mean is refined once by the mean c of what is
+    left (which corrects the first sum's rounding to about an ulp), and the sums follow
+    it exactly, without another pass: about mean + c,
+
+        sum (x - mean - c)^2 = sum (x - mean)^2 - n c^2
+        sum (x - mean - c) dy = sum (x - mean) dy - c sum dy
+    """
     count = int(x.size // x.shape[channel_axis])
     f = _feature_shape(x.ndim, channel_axis, x.shape[channel_axis])
     mean = _sums(x, None, channel_axis) / count
     xc = x - mean.reshape(f)
     correction = _sums(xc, None, channel_axis) / count
-    mean += correction
-    xc -= correction.reshape(f)
     sum_dy = _sums(dy, None, channel_axis)
-    mean_dy = sum_dy / count
-    # sum (x - mean)(dy - mean_dy) = sum (x - mean) dy - mean_dy sum (x - mean)
-    c_xdy = _sums(xc, dy, channel_axis) - mean_dy * _sums(xc, None, channel_axis)
     return Moments(
         count=count,
-        mean_x=mean,
-        m2_x=_sums(xc, xc, channel_axis),
+        mean_x=mean + correction,
+        # (at least 0: for a constant feature both terms are n c^2, up to rounding)
+        m2_x=np.maximum(_sums(xc, xc, channel_axis) - count * correction * correction, 0.0),
         sum_dy=sum_dy,
-        mean_dy=mean_dy,
-        c_xdy=c_xdy,
+        mean_dy=sum_dy / count,
+        # = sum (x - mean_x)(dy - mean_dy): sum (x - mean_x) is 0
+        c_xdy=_sums(xc, dy, channel_axis) - correction * sum_dy,
         ss_dy=_sums(dy, dy, channel_axis),
     )
 
@@ -206,6 +210,15 @@ def moments(pairs: Iterable[tuple[Array, Array]], channel_axis: int) -> Moments:
     if total is None:
         raise InputError("x holds no rows")
     return total
+
+
+def whole_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
+    """The moments of a batch held in memory: its blocks' moments, computed on the
+    cores' threads and merged in order."""
+    blocks = row_blocks(x.shape)
+    parts = map_blocks(lambda rows: block_moments(x[rows], dy[rows], channel_axis), blocks)
+    with np.errstate(all="ignore"):  # an overflow is found, and explained, by `statistics`
+        return reduce(merge_moments, parts)
 
 
 # --- the per-feature results, and the per-sample ones block by block -----------------------
@@ -528,16 +541,25 @@ def batchnorm_backward(fwd: BatchNormForward, dy: Array) -> BatchNormResult:
         running_var=fwd.per_feature(fwd.var),
         momentum=DEFAULT_MOMENTUM,
     )
-    stats = statistics(s, moments([(fwd.x, dy)], fwd.channel_axis))
+    stats = statistics(s, whole_moments(fwd.x, dy, fwd.channel_axis))
     return result_of(stats, fwd.x, dy)
 
 
 def result_of(stats: BatchNormStats, x: Array, dy: Array) -> BatchNormResult:
-    """Every quantity of a batch held in memory (x and dy whole)."""
+    """Every quantity of a batch held in memory (x and dy whole), the per-sample ones
+    computed block by block (`hw3cli.core.blocks`) into arrays of x's shape."""
+    per_sample_arrays = {name: np.empty_like(x) for name in PER_SAMPLE}
+
+    def fill(rows: slice) -> None:
+        for name, out in per_sample_arrays.items():
+            out[rows] = per_sample(stats, name, x[rows], dy[rows])
+
+    for _ in map_blocks(fill, row_blocks(x.shape)):
+        pass
     return BatchNormResult(
         mean=stats.mean,
         var=stats.var,
-        **{name: per_sample(stats, name, x, dy) for name in PER_SAMPLE},
+        **per_sample_arrays,
         dvar=stats.dvar,
         dmu=stats.dmu,
         dgamma=stats.dgamma,
@@ -596,8 +618,8 @@ def batchnorm(
 
     ``x`` and ``dy`` have the same shape, rank 2 (m x D, ``channel_axis`` 1) or higher
     (``channel_axis`` names the channel). In training mode the result carries the
-    updated running statistics. The batch is one block of `moments`: a batch read in
-    blocks goes through the same functions (`statistics`, `per_sample`).
+    updated running statistics. The batch goes through `moments`, `statistics` and
+    `per_sample` in blocks of rows, as a batch read block by block from a file does.
     """
     s = setup(
         x.shape,
@@ -611,8 +633,8 @@ def batchnorm(
         running_var=running_var,
         momentum=momentum,
     )
-    stats = statistics(s, moments([(x, dy)], s.channel_axis))
-    check_outputs(stats, [(x, dy)])
+    stats = statistics(s, whole_moments(x, dy, s.channel_axis))
+    check_outputs(stats, [(x[rows], dy[rows]) for rows in row_blocks(x.shape)])
     return result_of(stats, x, dy)
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from hw3cli.core.blocks import map_blocks, row_blocks
 from hw3cli.core.gradcheck import GradCheck, check_gradient
 from hw3cli.errors import InputError
 
@@ -299,6 +300,9 @@ class CrossEntropyRows:
     grad: Array
 
 
+ROWS_FIELDS = ("probs", "log_probs", "losses", "grad")
+
+
 def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
     """Rows ``start``.. of the logits ``z``: p = softmax(z), t' the smoothed targets,
 
@@ -400,8 +404,21 @@ def cross_entropy(
         reduction=reduction,
         places=places,
     )
-    part = rows(s, logits)
-    refuse_overflow(s, part)
+    part = CrossEntropyRows(
+        probs=np.empty_like(logits),
+        log_probs=np.empty_like(logits),
+        losses=np.empty(n),
+        grad=np.empty_like(logits),
+    )
+
+    def fill(sl: slice) -> None:  # in blocks of rows that stay in cache
+        block = rows(s, logits[sl], sl.start)
+        refuse_overflow(s, block)
+        for name in ROWS_FIELDS:
+            getattr(part, name)[sl] = getattr(block, name)
+
+    for _ in map_blocks(fill, row_blocks(logits.shape)):
+        pass
     return result_of(s, part, reduced_loss(s, part.losses))
 
 
