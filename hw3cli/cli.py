@@ -71,8 +71,32 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it (COLUMNS, then the
+    terminal, then 80), without importing shutil, which loads zlib, bz2 and lzma."""
+    text = os.environ.get("COLUMNS", "")
+    if text.isascii() and text.isdecimal() and len(text) < 6 and int(text) > 0:
+        return int(text)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Context(click.Context):
+    """Click's context, with the width of help text known at once (Click would import
+    shutil to find it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.terminal_width is None:
+            self.terminal_width = _columns()
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when first needed (Click's lazy-loading recipe)."""
+
+    context_class = _Context
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,11 +13,12 @@ from hw3cli.commands._options import (
     layout_option,
     output_option,
 )
-from hw3cli.core.conv import MAX_AXES, LayerResult, LayerSpec, conv_layer, per_axis
 from hw3cli.core.layout import Layout, axis_names, full_shape, layout_name
 from hw3cli.errors import CheckFailed, InputError
 from hw3cli.output import formats
-from hw3cli.output.conv import size_text
+
+if TYPE_CHECKING:  # the maths is imported when a command runs, not for --help
+    from hw3cli.core.conv import LayerResult, LayerSpec
 
 EPILOG = """\b
 Examples:
@@ -170,6 +171,8 @@ def conv_shape(
     Reports input pixels that no window covers, parameters and MACs; for a stack, the
     receptive field, jump and start of every layer.
     """
+    from hw3cli.core.conv import MAX_AXES, conv_layer, per_axis
+
     lay: Layout = layout.lower()  # type: ignore[assignment]
     stacked = net_file is not None or bool(layer_specs)
     if stacked:
@@ -292,6 +295,8 @@ def _single_spec(
     pool: str | None,
     ceil_mode: bool,
 ) -> LayerSpec:
+    from hw3cli.core.conv import LayerSpec
+
     if any(output_padding) and not transposed:
         raise InputError("applies only with --transposed", where="--output-padding")
     if ceil_mode and pool is None:
@@ -322,6 +327,8 @@ def _check_option_lengths(
     padding: Any,
 ) -> None:
     """Tuple options name themselves when their length does not fit the input."""
+    from hw3cli.core.conv import per_axis
+
     tuples = {
         "--kernel": kernel,
         "--stride": stride,
@@ -360,7 +367,7 @@ def emit(
     """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
     (--target): plain text is the padding, ``BEFORE:AFTER`` per axis, and JSON leads
     with it."""
-    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table
+    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, size_text
 
     explanation = explain_layer(result, batch, layout) if explain else None
     padding = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
@@ -386,6 +393,7 @@ def emit(
 def emit_stack(
     stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
 ) -> None:
+    from hw3cli.output.conv import size_text
     from hw3cli.output.network import explain_stack, render_stack_table, stack_json
 
     explanation = explain_stack(stack, batch, layout) if explain else None
@@ -428,6 +436,7 @@ def _run_min_input(
     output: str | None,
 ) -> None:
     from hw3cli.core.network import apply_stack, min_input
+    from hw3cli.output.conv import size_text
     from hw3cli.tensor_io.jsontext import dumps
 
     names = axis_names(n, layout)
@@ -463,10 +472,10 @@ def _write(
     table: Any,
 ) -> None:
     """The one place conv-shape output is written, in the resolved format."""
-    from hw3cli.tensor_io.jsontext import dumps
-
     fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     if fmt == "json":
+        from hw3cli.tensor_io.jsontext import dumps
+
         text = dumps(json_obj())
     elif fmt == "plain":
         text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
@@ -489,6 +498,8 @@ def check(
     dropped: int,
 ) -> None:
     """--expect and --strict: exit 1 when they do not hold."""
+    from hw3cli.output.conv import size_text
+
     problems: list[str] = []
     if expect is not None and tuple(expect) != output_size:
         problems.append(

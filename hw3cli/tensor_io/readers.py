@@ -122,7 +122,10 @@ def read_csv_rows(
     parser = CsvPieces(source.name, delimiter)
     blocks: list[Array] = []
     disk: Spool | None = None
-    pieces = csv_pieces(source.chunks(in_memory=not spool, size=PIECE_BYTES))
+    size = PIECE_BYTES
+    if source.size is not None and source.size <= WHOLE_BYTES:
+        size = max(size, source.size + 1)  # one piece: polars parses it on every core
+    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:
@@ -363,19 +366,24 @@ def parse_csv(
     return reader.finish(blocks), reader.header
 
 
-PIECE_BYTES = 4 << 20  # bytes of CSV text parsed at a time (polars is as fast as on more)
+PIECE_BYTES = 16 << 20  # bytes of CSV text parsed at a time
+WHOLE_BYTES = 64 << 20  # a file up to this size is parsed in one piece (faster)
 
 
-def csv_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
-    """The text of ``chunks`` in pieces of at most about `PIECE_BYTES` that end at a line
-    end (a longer line is one piece): (piece, its first byte's offset in the text)."""
+def csv_pieces(
+    chunks: Iterable[bytes], piece_bytes: int | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """The text of ``chunks`` in pieces of at most about ``piece_bytes`` (`PIECE_BYTES`)
+    that end at a line end (a longer line is one piece): (piece, its first byte's
+    offset in the text)."""
+    piece_bytes = piece_bytes or PIECE_BYTES
     carry = b""
     offset = 0
     for chunk in chunks:
         view = memoryview(chunk)
         start = 0
         while True:
-            limit = min(len(chunk), start + max(PIECE_BYTES - len(carry), 1))
+            limit = min(len(chunk), start + max(piece_bytes - len(carry), 1))
             cut = chunk.rfind(b"\n", start, limit) + 1
             if cut <= start and limit < len(chunk):  # a line longer than a piece
                 cut = chunk.find(b"\n", limit) + 1
