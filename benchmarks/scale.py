@@ -8,7 +8,9 @@ temporary directory, removed at the end) is made before any timing. Jobs (``--on
   completion (``hw3 conv<TAB>``: hw3 run with ``_HW3_COMPLETE=bash_complete``, as the
   bash script in completions/ runs it), each against ``python -c "import click"`` (same
   interpreter). CPU time (user + system of the child) is compared, as
-  benchmarks/startup.py does; wall time is shown too. These take ``--startup-runs`` runs.
+  benchmarks/startup.py does; wall time is shown too. These take ``--startup-runs`` runs,
+  with Python's bytecode cache allowed (``PYTHONDONTWRITEBYTECODE`` unset), as after a
+  ``pip install .``, which compiles every module.
 - ``csv100k``: ``hw3 bn-grad x.csv --dy dy.csv > dx.csv`` on 100,000 x 32 against the
   NumPy script (``np.loadtxt``, the maths, ``np.savetxt("%.17g")``) and the
   fastest-library floor (polars reads, NumPy computes, polars writes); hw3's peak memory.
@@ -358,8 +360,11 @@ def _memory_row(what: str, hw3: list[Sample], base: list[Sample], goal: float) -
 
 def job_startup(launcher: Launcher, runs: int) -> tuple[list[Row], list[str]]:
     hw3 = _hw3()
+    # as after `pip install .`, which compiles every module: the warm-up runs below write
+    # the bytecode of an editable install too, unless the environment forbids it
+    plain = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env = {
-        **os.environ,
+        **plain,
         "_HW3_COMPLETE": "bash_complete",
         "COMP_WORDS": "hw3 conv",
         "COMP_CWORD": "1",
@@ -371,10 +376,12 @@ def job_startup(launcher: Launcher, runs: int) -> tuple[list[Row], list[str]]:
         "complete": "TAB completion `hw3 conv<TAB>`",
     }
     commands = {
-        "conv-shape": Command([*hw3, "conv-shape", "--input", "32x32", "--kernel", "3,3"]),
-        "help": Command([*hw3, "--help"]),
+        "conv-shape": Command(
+            [*hw3, "conv-shape", "--input", "32x32", "--kernel", "3,3"], env=plain
+        ),
+        "help": Command([*hw3, "--help"], env=plain),
         "complete": Command(hw3, env=env),
-        "import click": Command([sys.executable, "-c", "import click"]),
+        "import click": Command([sys.executable, "-c", "import click"], env=plain),
     }
     for cmd in commands.values():  # warm the file cache
         launcher.run(cmd)

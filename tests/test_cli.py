@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import click
 import pytest
 
 from hw3cli import __version__
@@ -205,3 +206,15 @@ def test_table_imports_rich() -> None:
         ["conv-shape", "--input", "8", "--kernel", "3", "--format", "table"]
     )
     assert "rich" in modules
+
+
+def test_the_help_list_of_commands_is_each_commands_short_help() -> None:
+    # `hw3 --help` lists the commands from cli.SHORT_HELP without importing them
+    from hw3cli.cli import COMMANDS, SHORT_HELP, cli
+
+    assert set(SHORT_HELP) == set(COMMANDS)
+    ctx = click.Context(cli)
+    for name, text in SHORT_HELP.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.short_help == text
+        assert f"  {name}" in invoke(["--help"]).stdout

@@ -13,7 +13,7 @@ the three are reported as not defined (None).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hw3cli.core.conv import (
     LayerResult,
@@ -278,4 +278,4 @@ def min_input(specs: Sequence[LayerSpec], n: int) -> tuple[int, ...]:
 
 
 def with_padding(spec: LayerSpec, padding: tuple[Padding, ...]) -> LayerSpec:
-    return replace(spec, padding=padding)
+    return spec._replace(padding=padding)

@@ -157,7 +157,7 @@ def test_solved_padding_gives_the_target_and_is_smallest(
     def output(total: int) -> int | None:
         pad = ((total // 2, total - total // 2),)
         try:
-            return conv_layer(LayerSpec(**{**spec.__dict__, "padding": pad}), (i,)).output[0]
+            return conv_layer(spec._replace(padding=pad), (i,)).output[0]
         except InputError:
             return None
 
