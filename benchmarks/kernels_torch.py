@@ -9,7 +9,7 @@ warm-up run each:
   together (dx, dgamma, dbeta), against hw3's public ``batchnorm()`` (the forward, every
   backward quantity, the running statistics, and its input and finiteness checks), and
   against the same outputs as PyTorch's (y, dx, dgamma, dbeta) from hw3's block
-  functions (``setup``, ``whole_moments``, ``statistics``, ``per_sample``);
+  functions (``setup``, ``whole_moments``, ``statistics``, ``per_sample_all``);
 - softmax cross-entropy on 1,000,000 x 16 logits, reduction sum: ``F.cross_entropy``
   and ``.backward()`` against hw3's ``cross_entropy`` (loss, probabilities and gradient).
 
@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.core import batchnorm as bn
+from hw3cli.core import softmax as sm
 from hw3cli.core.batchnorm import batchnorm
 from hw3cli.core.blocks import map_blocks, row_blocks
 from hw3cli.core.softmax import Targets, cross_entropy
@@ -116,8 +117,8 @@ def bench_batchnorm(torch: Any, rows: int, features: int, runs: int) -> list[Row
         y, dx = np.empty_like(x), np.empty_like(x)
 
         def fill(rows: slice) -> None:
-            y[rows] = bn.per_sample(stats, "y", x[rows], dy[rows])
-            dx[rows] = bn.per_sample(stats, "dx", x[rows], dy[rows])
+            out = bn.per_sample_all(stats, ("y", "dx"), x[rows], dy[rows])
+            y[rows], dx[rows] = out["y"], out["dx"]
 
         for _ in map_blocks(fill, row_blocks(x.shape)):
             pass
@@ -159,12 +160,36 @@ def bench_softmax(torch: Any, rows: int, classes: int, runs: int) -> list[Row]:
         r = cross_entropy(z, targets, reduction="sum")
         return r.grad, float(r.loss)
 
-    medians, last = _interleaved({"torch": with_torch, "cross_entropy()": ours}, runs)
+    def same_outputs() -> tuple[Array, float]:
+        """What PyTorch computes (the loss and dL/dz), with hw3's block functions."""
+        s = sm.setup(rows, classes, targets, reduction="sum")
+        grad, losses = np.empty_like(z), np.empty(rows)
+
+        def fill(block: slice) -> None:
+            part = sm.rows(s, z[block], block.start)
+            grad[block], losses[block] = part.grad, part.losses
+
+        for _ in map_blocks(fill, row_blocks(z.shape)):
+            pass
+        return grad, float(sm.reduced_loss(s, losses))
+
+    variants: dict[str, Callable[[], object]] = {
+        "torch": with_torch,
+        "cross_entropy()": ours,
+        "loss, grad": same_outputs,
+    }
+    medians, last = _interleaved(variants, runs)
     theirs: Any = last["torch"]
-    mine: Any = last["cross_entropy()"]
-    agree = _close(mine[0], theirs[0].numpy()) and _close(mine[1], theirs[1])
-    what = f"softmax cross-entropy {rows:,} x {classes}, hw3 cross_entropy()"
-    return [Row(what, medians["cross_entropy()"], medians["torch"], agree)]
+    out = []
+    for name, label in (
+        ("cross_entropy()", "cross_entropy(): p, log p, losses, dL/dz"),
+        ("loss, grad", "the loss and dL/dz"),
+    ):
+        mine: Any = last[name]
+        agree = _close(mine[0], theirs[0].numpy()) and _close(mine[1], theirs[1])
+        what = f"softmax cross-entropy {rows:,} x {classes}, hw3 {label}"
+        out.append(Row(what, medians[name], medians["torch"], agree))
+    return out
 
 
 def main() -> None:

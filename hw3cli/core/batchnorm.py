@@ -412,35 +412,55 @@ def statistics(s: BatchNormSetup, mo: Moments) -> BatchNormStats:
 
 
 def per_sample(stats: BatchNormStats, name: str, x: Array, dy: Array) -> Array:
-    """One per-sample quantity for a block of rows of x and dy:
+    """One per-sample quantity for a block of rows of x and dy (`per_sample_all`)."""
+    return per_sample_all(stats, (name,), x, dy)[name]
+
+
+def per_sample_all(
+    stats: BatchNormStats, names: Iterable[str], x: Array, dy: Array
+) -> dict[str, Array]:
+    """Per-sample quantities for a block of rows of x and dy, sharing x - mu:
 
     xhat = (x - mu) invstd     y = gamma xhat + beta     dxhat = dy gamma
     dx = dxhat invstd + dvar 2 (x - mu) / m + dmu / m   (training)
     dx = dxhat invstd                                   (evaluation)
-    """
+
+    Each is computed in the same steps whichever others are asked for, so that it is the
+    same to the last bit."""
     f, s = stats.feature, stats.setup
+    wanted = set(names)
+    out: dict[str, Array] = {}
     with np.errstate(all="ignore"):
-        if name == "dxhat":
-            return dy * f(s.gamma)
-        if name == "dx":
-            out = dy * f(s.gamma)  # dxhat first: gamma invstd alone may overflow
-            out *= f(stats.invstd)
-            if s.training:
-                m = s.m
-                xc = x - f(stats.mean)
-                xc *= f(stats.dvar * (2.0 / m))
-                out += xc
-                out += f(stats.dmu / m)
-            return out
-        xhat = x - f(stats.mean)
-        xhat *= f(stats.invstd)
-        if name == "xhat":
-            return xhat
-        if name == "y":
-            xhat *= f(s.gamma)
-            xhat += f(s.beta)
-            return xhat
-    raise ValueError(f"unknown per-sample quantity {name!r}")  # pragma: no cover
+        xc = None
+        if wanted & {"xhat", "y"} or ("dx" in wanted and s.training):
+            xc = x - f(stats.mean)
+        if wanted & {"xhat", "y"}:
+            assert xc is not None
+            xhat = xc * f(stats.invstd)
+            out["xhat"] = xhat
+            if "y" in wanted:
+                y = xhat * f(s.gamma) if "xhat" in wanted else xhat
+                if "xhat" not in wanted:
+                    y *= f(s.gamma)
+                y += f(s.beta)
+                out["y"] = y
+        if wanted & {"dxhat", "dx"}:
+            dxhat = dy * f(s.gamma)  # dxhat first: gamma invstd alone may overflow
+            out["dxhat"] = dxhat
+            if "dx" in wanted:
+                dx = dxhat * f(stats.invstd) if "dxhat" in wanted else dxhat
+                if "dxhat" not in wanted:
+                    dx *= f(stats.invstd)
+                if s.training:
+                    assert xc is not None
+                    xc *= f(stats.dvar * (2.0 / s.m))  # (x - mu) is not needed any more
+                    dx += xc
+                    dx += f(stats.dmu / s.m)
+                out["dx"] = dx
+    unknown = wanted - set(PER_SAMPLE)
+    if unknown:  # pragma: no cover - the callers name only these
+        raise ValueError(f"unknown per-sample quantity {sorted(unknown)}")
+    return {name: out[name] for name in PER_SAMPLE if name in wanted}
 
 
 def check_outputs(stats: BatchNormStats, blocks: Iterable[tuple[Array, Array]]) -> None:
@@ -451,7 +471,7 @@ def check_outputs(stats: BatchNormStats, blocks: Iterable[tuple[Array, Array]]) 
     if stats.outputs_finite:
         return
     for x, dy in blocks:
-        _refuse_overflow({n: per_sample(stats, n, x, dy) for n in PER_SAMPLE}, stats)
+        _refuse_overflow(dict(per_sample_all(stats, PER_SAMPLE, x, dy)), stats)
 
 
 PER_SAMPLE = ("xhat", "y", "dxhat", "dx")
@@ -551,8 +571,8 @@ def result_of(stats: BatchNormStats, x: Array, dy: Array) -> BatchNormResult:
     per_sample_arrays = {name: np.empty_like(x) for name in PER_SAMPLE}
 
     def fill(rows: slice) -> None:
-        for name, out in per_sample_arrays.items():
-            out[rows] = per_sample(stats, name, x[rows], dy[rows])
+        for name, value in per_sample_all(stats, PER_SAMPLE, x[rows], dy[rows]).items():
+            per_sample_arrays[name][rows] = value
 
     for _ in map_blocks(fill, row_blocks(x.shape)):
         pass
