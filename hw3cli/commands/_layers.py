@@ -143,9 +143,23 @@ def spec_from_fields(fields: dict[str, Any], where: str) -> LayerSpec:
     )
 
 
-def read_net(path: str) -> list[LayerSpec]:
+def read_net_or_model(path: str) -> list[LayerSpec] | Any:
+    """A ``--net`` file: the layers of a JSON list, or the model PyTorch printed
+    (`hw3cli.tensor_io.printed.Module`), told apart by content."""
+    data = read_bytes(path, what="--net", hint="give a JSON file or what print(model) shows")
+    from hw3cli.tensor_io.printed import looks_printed, parse_printed
+
+    text = data.decode("utf-8-sig", errors="replace")
+    if looks_printed(text):
+        return parse_printed(text, "stdin" if path == "-" else path)
+    return read_net(path, data)
+
+
+def read_net(path: str, data: bytes | None = None) -> list[LayerSpec]:
     """The layers of a ``--net`` JSON file: a list of objects (or {"layers": [...]})."""
-    data = parse_json(read_bytes(path, what="--net", hint="give a JSON file"), path)
+    if data is None:
+        data = read_bytes(path, what="--net", hint="give a JSON file")
+    data = parse_json(data, path)
     if isinstance(data, dict) and set(data) == {"layers"}:
         data = data["layers"]
     if not isinstance(data, list):

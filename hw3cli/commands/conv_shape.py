@@ -123,6 +123,12 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 @click.option("--axis", default=None, metavar="NAME", help="The axis --diagram draws.")
 @layout_option("Where batch and channels stand in the full shape.")
 @click.option("--strict", is_flag=True, help="Dropped input pixels are an error (exit 1).")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="A printed model's table: fold layers nested deeper than this.",
+)
 @click.option("--explain", is_flag=True, help="Show the formula with the numbers put in.")
 @click.option(
     "--expect",
@@ -158,6 +164,7 @@ def conv_shape(
     axis: str | None,
     layout: str,
     strict: bool,
+    depth: int | None,
     explain: bool,
     expect: tuple[int, ...] | None,
     fmt: str,
@@ -178,6 +185,17 @@ def conv_shape(
     if stacked:
         _refuse_single_layer_options(ctx)
         specs = _stack_specs(net_file, layer_specs)
+        if not isinstance(specs, list):  # a model printed by PyTorch
+            from click.core import ParameterSource
+
+            from hw3cli.commands import _model
+
+            _model.refuse_options(ctx)
+            given = ctx.get_parameter_source("in_channels") == ParameterSource.COMMANDLINE
+            _model.run_printed(
+                specs, input_size, batch, in_channels if given else None, depth, fmt, output
+            )
+            return
     else:
         if kernel is None:
             raise InputError(
@@ -274,10 +292,13 @@ def _refuse_single_layer_options(ctx: click.Context) -> None:
             )
 
 
-def _stack_specs(net_file: str | None, layer_specs: tuple[str, ...]) -> list[LayerSpec]:
-    from hw3cli.commands._layers import parse_layer, read_net
+def _stack_specs(net_file: str | None, layer_specs: tuple[str, ...]) -> Any:
+    """The layers of --net and --layer, or a printed model (--net alone)."""
+    from hw3cli.commands._layers import parse_layer, read_net_or_model
 
-    specs = read_net(net_file) if net_file is not None else []
+    specs = read_net_or_model(net_file) if net_file is not None else []
+    if not isinstance(specs, list):
+        return specs
     specs.extend(parse_layer(text, i) for i, text in enumerate(layer_specs))
     return specs
 

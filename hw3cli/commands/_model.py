@@ -1,0 +1,88 @@
+"""``conv-shape --net MODEL``: a model printed by PyTorch (``print(model)``), run whole.
+
+Imported only when ``--net`` names one, so that other runs do not load it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from hw3cli.errors import InputError
+from hw3cli.output import formats
+
+if TYPE_CHECKING:
+    from hw3cli.tensor_io.printed import Module
+
+# Added to every mismatch a printed model gives: the print is not the forward code.
+PRINT_NOTE = (
+    "the print shows the modules, not forward: if forward reuses a module or concatenates "
+    "branches, the shapes differ from what the print suggests"
+)
+# Options of a single layer or of a JSON stack that a printed model does not take.
+NOT_FOR_MODELS = ("target", "min_input", "diagram", "explain", "strict", "expect", "layer_specs")
+
+
+def refuse_options(ctx: click.Context) -> None:
+    """A printed model takes --input, --batch, --in-channels, --depth, --format and -o."""
+    from click.core import ParameterSource
+
+    for name in NOT_FOR_MODELS:
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+            option = "--layer" if name == "layer_specs" else "--" + name.replace("_", "-")
+            raise InputError("does not apply to a printed model", where=option)
+
+
+def run_printed(
+    root: Module,
+    input_size: tuple[int, ...] | None,
+    batch: int,
+    in_channels: int | None,
+    depth: int | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Run the model on ``batch x in_channels x input_size`` and write the result."""
+    from hw3cli.core.model import Leaf, declared_in_channels, run_model
+    from hw3cli.output import model as out
+
+    if input_size is None:
+        raise InputError("missing: the input size", where="--input", hint="e.g. --input 224x224")
+    channels = in_channels if in_channels is not None else declared_in_channels(root)
+    if channels is None:
+        channels = 1
+    shape = (channels, *input_size)
+    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    seen: list[Leaf] = []
+    try:
+        result = run_model(root, shape, batch, seen)
+    except InputError as e:
+        if resolved == "table" and seen and output in (None, "-"):
+            from hw3cli.core.model import ModelResult
+
+            partial = ModelResult(shape, seen[-1].output, tuple(seen), (), ())
+            formats.write_table(
+                lambda stream, colour: out.render_model_table(
+                    partial, batch, stream, colour, depth, tuple(seen), "the layers before"
+                ),
+                None,
+            )
+        hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
+        raise InputError(e.message, where=e.where, hint=hint) from None
+    if resolved == "json":
+        from hw3cli.tensor_io.jsontext import dumps
+
+        formats.write_text(dumps(out.model_json(result, batch)), output)
+    elif resolved == "plain":
+        formats.write_text(out.model_plain(result, batch) + "\n", output)
+    elif resolved == "table":
+        formats.write_table(
+            lambda stream, colour: out.render_model_table(result, batch, stream, colour, depth),
+            output,
+        )
+    else:
+        raise InputError(f"conv-shape cannot write {fmt}", where="--format")
+    if resolved != "table":
+        for warning in result.warnings:
+            formats.warn(warning)

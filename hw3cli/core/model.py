@@ -1,0 +1,561 @@
+"""Whole models: a tree of PyTorch modules run on a tensor shape, leaf by leaf.
+
+A model is a tree of `Node`s (the text ``print(model)`` shows, read by
+`hw3cli.tensor_io.printed`): leaves are layers, the rest containers whose children run
+in the printed order. Shapes exclude the batch axis: ``(C, *spatial)`` for a feature map,
+``(F,)`` for a flat tensor. Every layer kind is one entry of `KINDS`: a function from
+its arguments and the incoming shape to the outgoing shape, its parameters and its MACs
+(FORMULAS.md section 2), or an InputError that names the layer, what it received and the
+value that fixes it.
+
+Two conventions stand in for the forward code the print cannot show:
+
+1. A child named ``downsample`` or ``shortcut`` is a branch on its block's input, whose
+   output must equal the main path's (ResNet blocks).
+2. Between the children of a container other than a Sequential the parent's forward
+   runs: a feature map that enters a child and reaches a Linear past only
+   shape-preserving layers is flattened there (``torch.flatten(x, 1)``, when in_features
+   is C x H x W) or globally average-pooled and flattened (when in_features is C), and a
+   warning says so. Inside a Sequential no code runs between children: a Linear that
+   meets a feature map there is an error that says where to add ``nn.Flatten()``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from hw3cli.errors import InputError
+
+Shape = tuple[int, ...]
+
+
+class Node(Protocol):
+    """A module of the tree: what `hw3cli.tensor_io.printed.Module` holds."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def args(self) -> tuple[Any, ...]: ...
+    @property
+    def kwargs(self) -> dict[str, Any]: ...
+    @property
+    def children(self) -> Sequence[Node]: ...
+    @property
+    def line(self) -> int: ...
+
+
+class Leaf(NamedTuple):
+    """One layer as run: its dotted name, class, output shape, parameters and MACs."""
+
+    name: str
+    kind: str
+    depth: int
+    output: Shape
+    params: int
+    macs: int
+
+
+class ModelResult(NamedTuple):
+    input: Shape
+    output: Shape
+    leaves: tuple[Leaf, ...]
+    containers: tuple[tuple[str, str, int], ...]  # (dotted name, class, depth)
+    warnings: tuple[str, ...]
+
+    @property
+    def params(self) -> int:
+        return sum(leaf.params for leaf in self.leaves)
+
+    @property
+    def macs(self) -> int:
+        return sum(leaf.macs for leaf in self.leaves)
+
+    @property
+    def activations(self) -> int:
+        """Values of every layer's output, per sample."""
+        return sum(math.prod(leaf.output) for leaf in self.leaves)
+
+
+class Layer(NamedTuple):
+    """What one layer did."""
+
+    output: Shape
+    params: int = 0
+    macs: int = 0
+
+
+class Context(NamedTuple):
+    name: str  # dotted
+    kind: str
+    line: int
+    batch: int = 1
+
+    def error(self, message: str, hint: str | None = None) -> InputError:
+        return InputError(f"{self.kind} {message}", where=self.name or "the model", hint=hint)
+
+
+# --- arguments ---------------------------------------------------------------------------
+
+
+class Args:
+    """A layer's printed arguments: positional ones by their PyTorch names, keywords."""
+
+    def __init__(self, node: Node, names: Sequence[str], ctx: Context) -> None:
+        self.values: dict[str, Any] = dict(zip(names, node.args, strict=False))
+        if len(node.args) > len(names):
+            raise ctx.error(f"takes at most {len(names)} positional arguments here")
+        self.values.update(node.kwargs)
+        self.ctx = ctx
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def whole(self, key: str, default: int | None = None) -> int:
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.ctx.error(f"needs a whole number for {key}, got {value!r}")
+        return value
+
+    def ints(self, key: str, n: int, default: Any = None) -> tuple[int, ...]:
+        """An int or a tuple of n ints (one per spatial axis)."""
+        value = self.values.get(key, default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,) * n
+        if (
+            isinstance(value, (tuple, list))
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and len(value) in (1, n)
+        ):
+            return tuple(value) * (n if len(value) == 1 else 1)
+        raise self.ctx.error(f"needs {key} as a number or {n} numbers, got {value!r}")
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.values.get(key, default)
+        if not isinstance(value, bool):
+            raise self.ctx.error(f"needs True or False for {key}, got {value!r}")
+        return value
+
+
+# --- the layer kinds ---------------------------------------------------------------------
+
+Rule = Callable[[Node, Shape, Context, int], Layer]  # node, input shape, where, spatial dims
+
+
+def _spatial(shape: Shape, ctx: Context, n: int) -> tuple[int, Shape]:
+    """(C, spatial) of a feature map with n spatial axes, or an error."""
+    if len(shape) != n + 1:
+        got = "a flat tensor" if len(shape) == 1 else f"shape {_text(shape)}"
+        raise ctx.error(f"expects a feature map of {n} spatial axes (C x ...), received {got}")
+    return shape[0], shape[1:]
+
+
+def _check_channels(declared: int, received: int, ctx: Context, key: str) -> None:
+    if declared != received:
+        raise ctx.error(
+            f"expects {declared} input channels ({key}={declared}) but receives {received}",
+            hint=f"set {key}={received}, or change the layer before it to give {declared}",
+        )
+
+
+def _conv(transposed: bool) -> Rule:
+    def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+        from hw3cli.core.conv import LayerSpec, conv_layer
+
+        a = Args(node, ("in_channels", "out_channels", "kernel_size", "stride"), ctx)
+        c, size = _spatial(shape, ctx, n)
+        _check_channels(a.whole("in_channels"), c, ctx, "in_channels")
+        padding: Any = a.get("padding", 0)
+        if padding in ("same", "valid"):
+            if padding == "same" and any(s != 1 for s in a.ints("stride", n, 1)):
+                raise ctx.error("padding='same' needs stride 1 (PyTorch refuses it otherwise)")
+            pads: Any = padding
+        else:
+            pads = tuple((p, p) for p in a.ints("padding", n, 0))
+        spec = LayerSpec(
+            kernel=a.ints("kernel_size", n),
+            stride=a.ints("stride", n, 1),
+            padding=pads,
+            dilation=a.ints("dilation", n, 1),
+            out_channels=a.whole("out_channels"),
+            groups=a.whole("groups", 1),
+            transposed=transposed,
+            output_padding=a.ints("output_padding", n, 0),
+            bias=a.flag("bias", True),
+        )
+        r = _run(lambda: conv_layer(spec, size, c), ctx)
+        return Layer((r.out_channels, *r.output), r.params, r.macs)
+
+    return rule
+
+
+def _pool(kind: str) -> Rule:
+    def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+        from hw3cli.core.conv import LayerSpec, conv_layer
+
+        a = Args(node, ("kernel_size", "stride", "padding"), ctx)
+        c, size = _spatial(shape, ctx, n)
+        kernel = a.ints("kernel_size", n)
+        stride = a.get("stride")
+        spec = LayerSpec(
+            kernel=kernel,
+            stride=kernel if stride is None else a.ints("stride", n),
+            padding=tuple((p, p) for p in a.ints("padding", n, 0)),
+            dilation=a.ints("dilation", n, 1),
+            pool=kind,  # type: ignore[arg-type]
+            ceil_mode=a.flag("ceil_mode", False),
+        )
+        r = _run(lambda: conv_layer(spec, size, c), ctx)
+        return Layer((c, *r.output))
+
+    return rule
+
+
+def _adaptive(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("output_size",), ctx)
+    c, size = _spatial(shape, ctx, n)
+    value = a.get("output_size")
+    sizes = value if isinstance(value, (tuple, list)) else (value,) * n
+    if len(sizes) == 1:
+        sizes = tuple(sizes) * n
+    if len(sizes) != n or not all(v is None or (isinstance(v, int) and v >= 1) for v in sizes):
+        raise ctx.error(f"needs output_size as {n} sizes (None keeps an axis), got {value!r}")
+    return Layer((c, *(i if o is None else o for i, o in zip(size, sizes, strict=True))))
+
+
+def _linear(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("in_features", "out_features"), ctx)
+    f_in, f_out = a.whole("in_features"), a.whole("out_features")
+    if shape[-1] != f_in:
+        raise _linear_mismatch(shape, f_in, f_out, ctx)
+    bias = a.flag("bias", True)
+    rows = math.prod(shape[:-1])  # extra axes between batch and features
+    return Layer((*shape[:-1], f_out), f_in * f_out + (f_out if bias else 0), rows * f_in * f_out)
+
+
+def _linear_mismatch(shape: Shape, f_in: int, f_out: int, ctx: Context) -> InputError:
+    flat = math.prod(shape)
+    if len(shape) > 1:
+        received = f"a feature map {_text(shape)} ({flat} values per sample)"
+        hint = (
+            f"add nn.Flatten() before it (and set in_features={flat}); inside a "
+            "Sequential no code runs between layers to flatten"
+            if flat != f_in
+            else "add nn.Flatten() before it: inside a Sequential no code runs between "
+            "layers to flatten"
+        )
+        return ctx.error(f"(in_features={f_in}) receives {received}", hint=hint)
+    return ctx.error(
+        f"expects in_features={f_in} but receives {shape[-1]} features; PyTorch reports "
+        f'this as "mat1 and mat2 shapes cannot be multiplied ({ctx.batch}x{shape[-1]} and '
+        f'{f_in}x{f_out})"',
+        hint=f"set in_features={shape[-1]}",
+    )
+
+
+def _flatten(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("start_dim", "end_dim"), ctx)
+    start, end = a.whole("start_dim", 1), a.whole("end_dim", -1)
+    full = (1, *shape)  # with the batch axis, as PyTorch counts dims
+    rank = len(full)
+    s, e = start % rank, end % rank
+    if s > e:
+        raise ctx.error(f"start_dim={start} comes after end_dim={end}")
+    out = (*full[:s], math.prod(full[s : e + 1]), *full[e + 1 :])
+    if s == 0:
+        raise ctx.error("flattening the batch axis (start_dim=0) is not supported here")
+    return Layer(tuple(out[1:]))
+
+
+def _norm(channels_key: str, affine_key: str, affine_default: bool) -> Rule:
+    def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+        a = Args(node, (channels_key,), ctx)
+        c = a.whole(channels_key)
+        if len(shape) < 1 or shape[0] != c:
+            raise ctx.error(
+                f"expects {c} channels ({channels_key}={c}) but receives shape {_text(shape)}",
+                hint=f"set {channels_key}={shape[0] if shape else 1}",
+            )
+        return Layer(shape, 2 * c if a.flag(affine_key, affine_default) else 0)
+
+    return rule
+
+
+def _group_norm(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("num_groups", "num_channels"), ctx)
+    g, c = a.whole("num_groups"), a.whole("num_channels")
+    if not shape or shape[0] != c:
+        raise ctx.error(
+            f"expects {c} channels (num_channels={c}) but receives shape {_text(shape)}",
+            hint=f"set num_channels={shape[0] if shape else 1}",
+        )
+    if c % g:
+        raise ctx.error(f"num_channels={c} is not divisible by num_groups={g}")
+    return Layer(shape, 2 * c if a.flag("affine", True) else 0)
+
+
+def _layer_norm(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("normalized_shape",), ctx)
+    value = a.get("normalized_shape")
+    dims = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if shape[-len(dims) :] != dims:
+        raise ctx.error(
+            f"normalizes the last axes {_text(dims)} but receives shape {_text(shape)}",
+            hint=f"set normalized_shape to the last axes of {_text(shape)}",
+        )
+    affine = a.flag("elementwise_affine", True)
+    bias = a.flag("bias", True)
+    size = math.prod(dims)
+    return Layer(shape, (size + (size if bias else 0)) if affine else 0)
+
+
+def _prelu(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("num_parameters",), ctx)
+    return Layer(shape, a.whole("num_parameters", 1))
+
+
+def _same(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    return Layer(shape)
+
+
+def _upsample(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    a = Args(node, ("size", "scale_factor", "mode"), ctx)
+    c, size = _spatial(shape, ctx, len(shape) - 1)
+    k = len(size)
+    if a.get("size") is not None:
+        return Layer((c, *a.ints("size", k)))
+    factor = a.get("scale_factor")
+    factors = factor if isinstance(factor, (tuple, list)) else (factor,) * k
+    if len(factors) != k or not all(isinstance(f, (int, float)) and f > 0 for f in factors):
+        raise ctx.error(f"needs size or scale_factor, got {factor!r}")
+    return Layer((c, *(math.floor(i * f) for i, f in zip(size, factors, strict=True))))
+
+
+def _pad(dims: int) -> Rule:
+    def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+        a = Args(node, ("padding", "value"), ctx)
+        value = a.get("padding")
+        pads = (value,) * (2 * dims) if isinstance(value, int) else tuple(value or ())
+        if len(pads) != 2 * dims or not all(isinstance(p, int) for p in pads):
+            raise ctx.error(f"needs padding as one number or {2 * dims}, got {value!r}")
+        out = list(shape)
+        for axis in range(dims):  # (left, right) of the last axis first, as PyTorch's F.pad
+            out[-1 - axis] += pads[2 * axis] + pads[2 * axis + 1]
+        if min(out) < 1:
+            raise ctx.error(f"gives an axis below 1 (shape {_text(tuple(out))})")
+        return Layer(tuple(out))
+
+    return rule
+
+
+def _run(work: Callable[[], Any], ctx: Context) -> Any:
+    try:
+        return work()
+    except InputError as e:
+        raise InputError(f"{ctx.kind}: {e.message}", where=ctx.name, hint=e.hint) from None
+
+
+_SHAPE_PRESERVING = [
+    "Identity",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Sigmoid",
+    "Tanh",
+    "Hardswish",
+    "Hardsigmoid",
+    "Hardtanh",
+    "Softplus",
+    "Softsign",
+    "Tanhshrink",
+    "Softshrink",
+    "Hardshrink",
+    "LogSigmoid",
+    "Threshold",
+    "RReLU",
+    "Softmax",
+    "LogSoftmax",
+    "Softmin",
+    "Softmax2d",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "StochasticDepth",
+    "ChannelShuffle",
+]
+
+KINDS: dict[str, tuple[Rule, int | None]] = {
+    # class -> (rule, spatial axes it needs; None: any)
+    **{f"Conv{d}d": (_conv(False), d) for d in (1, 2, 3)},
+    **{f"ConvTranspose{d}d": (_conv(True), d) for d in (1, 2, 3)},
+    **{f"MaxPool{d}d": (_pool("max"), d) for d in (1, 2, 3)},
+    **{f"AvgPool{d}d": (_pool("avg"), d) for d in (1, 2, 3)},
+    **{f"Adaptive{m}Pool{d}d": (_adaptive, d) for m in ("Avg", "Max") for d in (1, 2, 3)},
+    **{f"BatchNorm{d}d": (_norm("num_features", "affine", True), None) for d in (1, 2, 3)},
+    **{f"InstanceNorm{d}d": (_norm("num_features", "affine", False), None) for d in (1, 2, 3)},
+    **{f"ZeroPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    **{f"ConstantPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    **{f"ReflectionPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    **{f"ReplicationPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    **{f"CircularPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    "Linear": (_linear, None),
+    "Flatten": (_flatten, None),
+    "GroupNorm": (_group_norm, None),
+    "LayerNorm": (_layer_norm, None),
+    "PReLU": (_prelu, None),
+    "Upsample": (_upsample, None),
+    "UpsamplingNearest2d": (_upsample, None),
+    "UpsamplingBilinear2d": (_upsample, None),
+    **{name: (_same, None) for name in _SHAPE_PRESERVING},
+}
+PRESERVING = frozenset(_SHAPE_PRESERVING) | {f"BatchNorm{d}d" for d in (1, 2, 3)}
+CONTAINERS_WITHOUT_CODE = frozenset({"Sequential"})
+BRANCHES = frozenset({"downsample", "shortcut"})
+
+
+def declared_in_channels(root: Node) -> int | None:
+    """The input channels the first layer that declares them expects."""
+    for node in _leaves(root):
+        if node.kind in KINDS:
+            if node.kind.startswith(("Conv", "BatchNorm", "InstanceNorm")):
+                value = node.args[0] if node.args else None
+                value = node.kwargs.get("in_channels", node.kwargs.get("num_features", value))
+                return value if isinstance(value, int) and not isinstance(value, bool) else None
+            if node.kind == "GroupNorm":
+                value = node.args[1] if len(node.args) > 1 else node.kwargs.get("num_channels")
+                return value if isinstance(value, int) else None
+            if node.kind == "Linear":
+                return None
+    return None
+
+
+def _leaves(node: Node) -> list[Node]:
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.children:
+            stack.extend(reversed(current.children))
+        else:
+            out.append(current)
+    return out
+
+
+# --- running the tree ----------------------------------------------------------------------
+
+
+class _Run:
+    def __init__(self, batch: int, leaves: list[Leaf]) -> None:
+        self.batch = batch
+        self.leaves = leaves
+        self.containers: list[tuple[str, str, int]] = []
+        self.warnings: list[str] = []
+
+    def module(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
+        if not node.children:
+            return self.leaf(node, shape, name, depth, in_sequential)
+        self.containers.append((name, node.kind, depth))
+        sequential = node.kind in CONTAINERS_WITHOUT_CODE
+        main = [c for c in node.children if c.name not in BRANCHES]
+        branches = [c for c in node.children if c.name in BRANCHES]
+        block_input = shape
+        for child in main:
+            child_name = f"{name}.{child.name}" if name else child.name
+            if not sequential and len(shape) > 1:
+                shape = self.parent_flatten(child, shape, child_name)
+            shape = self.module(child, shape, child_name, depth + 1, sequential)
+        for child in branches:
+            child_name = f"{name}.{child.name}" if name else child.name
+            out = self.module(child, block_input, child_name, depth + 1, sequential)
+            if out != shape:
+                raise InputError(
+                    f"{child.kind} branch gives {_text(out)} but the block's main path gives "
+                    f"{_text(shape)}; the two are added, so they must be equal",
+                    where=child_name,
+                    hint="check the branch's stride and out_channels against the main path's",
+                )
+        return shape
+
+    def parent_flatten(self, child: Node, shape: Shape, child_name: str) -> Shape:
+        """Convention 2: the parent's forward flattens a feature map before a Linear."""
+        first = _first_changing(child)
+        if first is None or first.kind != "Linear":
+            return shape
+        f_in = first.kwargs.get("in_features", first.args[0] if first.args else None)
+        if not isinstance(f_in, int) or f_in == shape[-1]:
+            return shape
+        if f_in == shape[0] and math.prod(shape[1:]) > 1:
+            self.warnings.append(
+                f"{child_name}: the {_text(shape)} feature map is averaged over its spatial "
+                f"axes and flattened to {shape[0]} before it, as the model's forward must do"
+            )
+            return (shape[0],)
+        flat = math.prod(shape)
+        self.warnings.append(
+            f"{child_name}: the {_text(shape)} feature map is flattened to {flat} before it, "
+            "as the model's forward must do (torch.flatten(x, 1))"
+        )
+        return (flat,)
+
+    def leaf(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
+        ctx = Context(name, node.kind, node.line)
+        entry = KINDS.get(node.kind) or KINDS.get(_suffixless(node.kind))
+        if entry is None:
+            raise InputError(
+                f"unknown layer class {node.kind} (line {node.line})",
+                where=name or "the model",
+                hint="hw3 knows "
+                + ", ".join(sorted({_suffixless(k) for k in KINDS})[:12])
+                + ", ...",
+            )
+        rule, dims = entry
+        n = dims if dims is not None else len(shape) - 1
+        layer = rule(node, shape, ctx._replace(batch=self.batch), n)
+        if any(v < 1 for v in layer.output):
+            raise ctx.error(f"gives shape {_text(layer.output)}: an axis below 1")
+        self.leaves.append(Leaf(name, node.kind, depth, layer.output, layer.params, layer.macs))
+        return layer.output
+
+
+def _suffixless(kind: str) -> str:
+    return re.sub(r"[123]d$", "", kind)
+
+
+def _first_changing(node: Node) -> Node | None:
+    """The first leaf of ``node`` that is not shape-preserving, if any."""
+    for leaf in _leaves(node):
+        if leaf.kind not in PRESERVING:
+            return leaf
+    return None
+
+
+def run_model(
+    root: Node, input_shape: Shape, batch: int = 1, seen: list[Leaf] | None = None
+) -> ModelResult:
+    """Run ``input_shape`` (C, *spatial) through the tree; an InputError names the layer
+    (``batch`` only for quoting PyTorch's own message). ``seen`` receives each layer as it
+    is run, so that a caller can show those before a failure."""
+    if not root.children:
+        raise InputError("the model has no layers", where=root.kind)
+    run = _Run(batch, seen if seen is not None else [])
+    out = run.module(root, input_shape, "", 0, root.kind in CONTAINERS_WITHOUT_CODE)
+    return ModelResult(
+        input_shape, out, tuple(run.leaves), tuple(run.containers), tuple(run.warnings)
+    )
+
+
+def _text(shape: Shape) -> str:
+    return "x".join(map(str, shape))

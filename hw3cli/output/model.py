@@ -1,0 +1,125 @@
+"""Whole-model results as JSON, plain text and a Rich tree table (conv-shape --net MODEL).
+
+Shapes gain the batch axis here: ``[batch, C, H, W]`` (PyTorch's NCHW) or ``[batch, F]``.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from hw3cli.core.layout import layout_name
+from hw3cli.core.model import Leaf, ModelResult
+from hw3cli.errors import size_text
+
+BYTES_FLOAT32 = 4
+
+
+def _shape(batch: int, shape: tuple[int, ...]) -> list[int]:
+    return [batch, *shape]
+
+
+def model_json(result: ModelResult, batch: int) -> dict[str, Any]:
+    """The contract's JSON: one object per leaf layer in the order run, then totals."""
+    return {
+        "layout": layout_name(len(result.input) - 1, "nchw") if len(result.input) > 1 else "NF",
+        "input_shape": _shape(batch, result.input),
+        "output_shape": _shape(batch, result.output),
+        "layers": [
+            {
+                "name": leaf.name,
+                "kind": leaf.kind,
+                "output_shape": _shape(batch, leaf.output),
+                "params": leaf.params,
+                "macs": leaf.macs,
+            }
+            for leaf in result.leaves
+        ],
+        "params": result.params,
+        "macs": result.macs,
+        "param_bytes": result.params * BYTES_FLOAT32,
+        "activation_bytes": result.activations * batch * BYTES_FLOAT32,
+        "warnings": list(result.warnings),
+    }
+
+
+def model_plain(result: ModelResult, batch: int) -> str:
+    """The final shape, ``1x7`` (batch first)."""
+    return "x".join(map(str, _shape(batch, result.output)))
+
+
+def render_model_table(
+    result: ModelResult,
+    batch: int,
+    stream: IO[str],
+    colour: bool,
+    depth: int | None = None,
+    leaves: tuple[Leaf, ...] | None = None,
+    title: str | None = None,
+) -> None:
+    """The tree: names indented by depth, output shapes, params and MACs, then totals and
+    float32 memory. With ``depth``, layers deeper than it are folded into their ancestor
+    at that depth (their params and MACs added up, the last output shape shown)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from hw3cli.output.console import make_console
+
+    console = make_console(stream, colour)
+    kinds = {name: kind for name, kind, _ in result.containers}
+    rows = _folded(leaves if leaves is not None else result.leaves, depth, kinds)
+    table = Table(title=title or "model summary", title_justify="left")
+    table.add_column("layer (type)")
+    table.add_column("output shape", justify="right")
+    table.add_column("params", justify="right")
+    table.add_column("MACs", justify="right")
+    for name, kind, level, output, params, macs in rows:
+        label = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
+        table.add_row(
+            Text(label),
+            Text("x".join(map(str, _shape(batch, output)))),
+            Text(f"{params:,}"),
+            Text(f"{macs:,}"),
+        )
+    console.print(table)
+    if leaves is None:
+        console.print(Text(f"total params: {result.params:,}"))
+        console.print(Text(f"total MACs per sample: {result.macs:,}"))
+        console.print(Text(f"params size (float32): {size_text(result.params * BYTES_FLOAT32)}"))
+        activations = result.activations * batch * BYTES_FLOAT32
+        console.print(
+            Text(f"layer outputs size (float32, batch {batch}): {size_text(activations)}")
+        )
+        for warning in result.warnings:
+            console.print(Text(f"note: {warning}"), soft_wrap=True)
+
+
+def _folded(
+    leaves: tuple[Leaf, ...], depth: int | None, kinds: dict[str, str]
+) -> list[tuple[str, str, int, tuple[int, ...], int, int]]:
+    """(name, kind, depth, output, params, macs) rows of the tree: each container on a row
+    of its own before its first layer (its params and MACs the sum of its layers', its
+    output its last layer's), then its layers indented; with ``depth``, what is nested
+    deeper is folded into its container's row."""
+    rows: list[tuple[str, str, int, tuple[int, ...], int, int]] = []
+    index: dict[str, int] = {}  # container name -> its row
+    for leaf in leaves:
+        parts = leaf.name.split(".")
+        for level in range(1, len(parts)):
+            prefix = ".".join(parts[:level])
+            if prefix not in kinds or (depth is not None and level > depth):
+                continue
+            if prefix not in index:
+                index[prefix] = len(rows)
+                rows.append((prefix, kinds[prefix], level, leaf.output, 0, 0))
+            name, kind, lvl, _, params, macs = rows[index[prefix]]
+            rows[index[prefix]] = (
+                name,
+                kind,
+                lvl,
+                leaf.output,
+                params + leaf.params,
+                macs + leaf.macs,
+            )
+        if depth is None or leaf.depth <= depth:
+            rows.append((leaf.name, leaf.kind, leaf.depth, leaf.output, leaf.params, leaf.macs))
+    return rows

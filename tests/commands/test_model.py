@@ -1,0 +1,220 @@
+"""``conv-shape --net MODEL``: models as PyTorch prints them, run whole.
+
+Golden values are derived by hand (below each test) from the layer formulas of
+docs in the README (FORMULAS.md section 2): a convolution has prod(k) * C_in/g * C_out
+weights plus C_out biases, a Linear in * out plus out, a BatchNorm 2C.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ROOT, assert_clean_error, invoke
+
+MODELS = ROOT / "examples" / "models"
+
+
+def _json(args: list[str], stdin: str | None = None) -> dict[str, object]:
+    result = invoke(["conv-shape", *args, "--format", "json"], stdin)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def _layers(data: dict[str, object]) -> list[dict[str, object]]:
+    layers = data["layers"]
+    assert isinstance(layers, list)
+    return layers
+
+
+def test_alexnet_parameters_and_shapes() -> None:
+    # by hand: features 23,296 + 307,392 + 663,936 + 884,992 + 590,080 = 2,469,696;
+    # classifier 37,752,832 + 16,781,312 + 4,097,000 = 58,631,144; total 61,100,840, which is
+    # what sum(p.numel() for p in torchvision.models.alexnet().parameters()) gives.
+    # 224 -> conv1 floor((224 + 4 - 11)/4) + 1 = 55 -> pool 27 -> 27 -> 13 -> 13 -> pool 6
+    data = _json(["--net", str(MODELS / "alexnet.txt"), "--input", "224x224"])
+    layers = _layers(data)
+    features = sum(int(str(x["params"])) for x in layers if str(x["name"]).startswith("features"))
+    classifier = sum(
+        int(str(x["params"])) for x in layers if str(x["name"]).startswith("classifier")
+    )
+    assert (features, classifier, data["params"]) == (2_469_696, 58_631_144, 61_100_840)
+    assert layers[0]["name"] == "features.0" and layers[0]["output_shape"] == [1, 64, 55, 55]
+    assert layers[12]["output_shape"] == [1, 256, 6, 6]
+    assert data["output_shape"] == [1, 1000]
+    warnings = data["warnings"]
+    assert isinstance(warnings, list) and "flattened to 9216" in warnings[0]
+
+
+def test_small_cnn_for_48x48_grey_images() -> None:
+    # by hand: 48 -> pool 24 -> pool 12 -> pool 6, 128 x 6 x 6 = 4608 features; params
+    # 320 + 64 + 18,496 + 128 + 73,856 + 256 + 1,179,904 + 1,799 = 1,274,823
+    data = _json(["--net", str(MODELS / "emotion_cnn.txt"), "--input", "48x48"])
+    assert data["params"] == 1_274_823
+    assert data["output_shape"] == [1, 7]
+    flat = next(x for x in _layers(data) if x["kind"] == "Flatten")
+    assert flat["output_shape"] == [1, 4608]
+
+
+def test_a_wrong_in_features_names_the_layer_and_the_value_that_fixes_it() -> None:
+    result = invoke(
+        ["conv-shape", "--net", str(MODELS / "emotion_cnn_broken.txt"), "--input", "48x48"]
+    )
+    err = assert_clean_error(result)
+    assert "classifier.2: Linear expects in_features=2304 but receives 4608" in err
+    assert "mat1 and mat2 shapes cannot be multiplied (1x4608 and 2304x256)" in err
+    assert "set in_features=4608" in err
+    assert "the print shows the modules, not forward" in err
+
+
+def test_resnet18_residual_blocks() -> None:
+    # torchvision's resnet18: 11,689,512 parameters; 1,814,073,344 MACs at 224x224
+    data = _json(["--net", str(MODELS / "resnet18.txt"), "--input", "224x224"])
+    assert (data["params"], data["macs"]) == (11_689_512, 1_814_073_344)
+    names = [x["name"] for x in _layers(data)]
+    assert "layer2.0.downsample.0" in names and names[-1] == "fc"
+    # an odd size: 97 -> 49 -> 25 -> 25 -> 13 -> 7 -> 4 -> 1
+    odd = _json(["--net", str(MODELS / "resnet18.txt"), "--input", "97x97"])
+    shapes = {x["name"]: x["output_shape"] for x in _layers(odd)}
+    assert shapes["conv1"] == [1, 64, 49, 49] and shapes["layer4.1.bn2"] == [1, 512, 4, 4]
+
+
+def test_a_residual_branch_that_does_not_match_is_named() -> None:
+    text = (MODELS / "resnet18.txt").read_text()
+    broken = text.replace(
+        "(0): Conv2d(64, 128, kernel_size=(1, 1), stride=(2, 2)",
+        "(0): Conv2d(64, 128, kernel_size=(1, 1), stride=(1, 1)",
+    )
+    err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "224x224"], broken))
+    assert "layer2.0.downsample" in err and "128x56x56" in err and "128x28x28" in err
+
+
+SEQUENTIAL_WITHOUT_FLATTEN = """Sequential(
+  (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1))
+  (1): ReLU()
+  (2): Linear(in_features=144, out_features=10, bias=True)
+)
+"""
+
+
+def test_a_linear_after_a_feature_map_inside_a_sequential_asks_for_flatten() -> None:
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", "-", "--input", "8x8"], SEQUENTIAL_WITHOUT_FLATTEN)
+    )
+    assert "2: Linear (in_features=144) receives a feature map 4x6x6" in err
+    assert "add nn.Flatten() before it" in err
+
+
+LENET = """LeNet5(
+  (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))
+  (pool1): AvgPool2d(kernel_size=2, stride=2, padding=0)
+  (conv2): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))
+  (pool2): AvgPool2d(kernel_size=2, stride=2, padding=0)
+  (fc1): Linear(in_features=400, out_features=120, bias=True)
+  (fc2): Linear(in_features=120, out_features=84, bias=True)
+  (fc3): Linear(in_features=84, out_features=10, bias=True)
+)
+"""
+
+
+def test_lenet5_on_28x28_has_400_features() -> None:
+    # by hand: 28 (+2+2) -> 28 -> pool 14 -> conv 5 -> 10 -> pool 5: 16 x 5 x 5 = 400
+    data = _json(["--net", "-", "--input", "28x28"], LENET)
+    shapes = {x["name"]: x["output_shape"] for x in _layers(data)}
+    assert shapes["pool2"] == [1, 16, 5, 5] and shapes["fc1"] == [1, 120]
+    assert data["params"] == 156 + 2416 + 48120 + 10164 + 850
+
+
+def test_channels_that_do_not_match_are_named() -> None:
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", "-", "--input", "28x28", "--in-channels", "3"], LENET)
+    )
+    assert "conv1: Conv2d expects 1 input channels (in_channels=1) but receives 3" in err
+
+
+def test_an_axis_below_one_and_an_unknown_class() -> None:
+    err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "3x3"], LENET))
+    assert "conv2" in err
+    unknown = LENET.replace("AvgPool2d(kernel_size=2, stride=2, padding=0)", "Frobnicate()", 1)
+    err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "28x28"], unknown))
+    assert "unknown layer class Frobnicate (line 3)" in err and "pool1" in err
+
+
+def test_plain_is_the_final_shape_and_the_table_has_the_tree() -> None:
+    result = invoke(["conv-shape", "--net", "-", "--input", "28x28"], LENET)
+    assert result.stdout == "1x10\n"
+    table = invoke(
+        ["conv-shape", "--net", "-", "--input", "28x28", "--format", "table"], LENET
+    ).stdout
+    assert "conv1: Conv2d" in table and "total params: 61,706" in table
+    folded = invoke(
+        [
+            "conv-shape",
+            "--net",
+            str(MODELS / "alexnet.txt"),
+            "--input",
+            "224x224",
+            "--format",
+            "table",
+            "--depth",
+            "1",
+        ]
+    ).stdout
+    assert "features: Sequential" in folded and "2,469,696" in folded
+    assert "0: Conv2d" not in folded
+
+
+def test_options_of_a_single_layer_are_refused_for_a_model() -> None:
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", "-", "--input", "28x28", "--min-input"], LENET)
+    )
+    assert "--min-input" in err and "printed model" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "plain"])
+def test_a_printed_model_loads_neither_numpy_nor_rich(fmt: str, tmp_path: Path) -> None:
+    model = tmp_path / "lenet.txt"
+    model.write_text(LENET)
+    code = (
+        "import sys\nfrom hw3cli.cli import main\n"
+        f"sys.argv = ['hw3', 'conv-shape', '--net', {str(model)!r}, '--input', '28x28', "
+        f"'--format', {fmt!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'numpy' not in sys.modules and 'rich' not in sys.modules, "
+        "[m for m in ('numpy', 'rich') if m in sys.modules]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_code_in_a_printed_model_is_refused_and_nothing_runs(tmp_path: Path) -> None:
+    target = tmp_path / "ran"
+    text = LENET.replace(
+        "kernel_size=(5, 5)", f"kernel_size=__import__('os').system('touch {target}')", 1
+    )
+    err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "28x28"], text))
+    assert "line 2" in err and not target.exists()
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_mutated_models_end_in_a_result_or_a_clean_error(data: st.DataObject) -> None:
+    # any change to a printed model's text: exit 0 with a shape, or exit 2 with Error:
+    text = (MODELS / "resnet18.txt").read_text() if data.draw(st.booleans()) else LENET
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 8))
+        new = data.draw(st.text(alphabet="()0123456789,=x: -_.abcdefLRSeqlin\n", max_size=8))
+        text = text[:at] + new + text[at + cut :]
+    size = data.draw(st.sampled_from(["28x28", "224x224", "7", "3x3x3"]))
+    result = invoke(["conv-shape", "--net", "-", "--input", size, "--format", "json"], text)
+    assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
+    if result.exit_code == 2:
+        assert result.stderr.startswith("Error:") and "Traceback" not in result.stderr
