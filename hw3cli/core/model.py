@@ -8,7 +8,9 @@ its arguments and the incoming shape to the outgoing shape, its parameters and i
 (FORMULAS.md section 2), or an InputError that names the layer, what it received and the
 value that fixes it.
 
-Two conventions stand in for the forward code the print cannot show:
+Two conventions stand in for the forward code the print cannot show (and two blocks of
+torchvision whose forward is well known are named rules: squeeze-and-excitation returns
+its input's shape, SqueezeNet's Fire concatenates its two expands):
 
 1. A child named ``downsample`` or ``shortcut`` is a branch on its block's input, whose
    output must equal the main path's (ResNet blocks).
@@ -424,6 +426,8 @@ KINDS: dict[str, tuple[Rule, int | None]] = {
 PRESERVING = frozenset(_SHAPE_PRESERVING) | {f"BatchNorm{d}d" for d in (1, 2, 3)}
 CONTAINERS_WITHOUT_CODE = frozenset({"Sequential"})
 BRANCHES = frozenset({"downsample", "shortcut"})
+# blocks whose forward returns scale * input (their children compute the scale)
+SCALING_BLOCKS = frozenset({"SqueezeExcitation", "SqueezeExcite", "SELayer", "SEBlock"})
 
 
 def declared_in_channels(root: Node) -> int | None:
@@ -468,6 +472,10 @@ class _Run:
         if not node.children:
             return self.leaf(node, shape, name, depth, in_sequential)
         self.containers.append((name, node.kind, depth))
+        if node.kind in SCALING_BLOCKS:
+            return self.scaling(node, shape, name, depth)
+        if node.kind == "Fire":
+            return self.fire(node, shape, name, depth)
         sequential = node.kind in CONTAINERS_WITHOUT_CODE
         main = [c for c in node.children if c.name not in BRANCHES]
         branches = [c for c in node.children if c.name in BRANCHES]
@@ -488,6 +496,46 @@ class _Run:
                     hint="check the branch's stride and out_channels against the main path's",
                 )
         return shape
+
+    def children(self, nodes: Sequence[Node], shape: Shape, name: str, depth: int) -> Shape:
+        for child in nodes:
+            shape = self.module(child, shape, f"{name}.{child.name}", depth + 1, True)
+        return shape
+
+    def scaling(self, node: Node, shape: Shape, name: str, depth: int) -> Shape:
+        """Squeeze-and-excitation (torchvision's SqueezeExcitation): its children compute
+        one scale per channel from the input, and forward returns scale * input."""
+        scale = self.children(node.children, shape, name, depth)
+        if not scale or scale[0] != shape[0] or math.prod(scale[1:]) != 1:
+            raise InputError(
+                f"{node.kind} computes a scale of shape {_text(scale)} for an input of "
+                f"{_text(shape)}: expected {shape[0]} channels of size 1",
+                where=name,
+            )
+        return shape
+
+    def fire(self, node: Node, shape: Shape, name: str, depth: int) -> Shape:
+        """SqueezeNet's Fire: squeeze, then the 1x1 and 3x3 expands side by side,
+        concatenated along the channels."""
+        parts = {c.name: c for c in node.children}
+        expected = ("squeeze", "expand1x1", "expand3x3")
+        if not all(key in parts for key in expected):
+            raise InputError("Fire without squeeze, expand1x1 and expand3x3 children", where=name)
+
+        def path(*keys: str, start: Shape) -> Shape:
+            chosen = [parts[k] for k in keys if k in parts]
+            return self.children(chosen, start, name, depth)
+
+        squeezed = path("squeeze", "squeeze_activation", start=shape)
+        one = path("expand1x1", "expand1x1_activation", start=squeezed)
+        three = path("expand3x3", "expand3x3_activation", start=squeezed)
+        if one[1:] != three[1:]:
+            raise InputError(
+                f"Fire's expands give {_text(one)} and {_text(three)}: they are concatenated "
+                "along the channels, so their spatial sizes must agree",
+                where=name,
+            )
+        return (one[0] + three[0], *one[1:])
 
     def parent_flatten(self, child: Node, shape: Shape, child_name: str) -> Shape:
         """Convention 2: the parent's forward flattens a feature map before a Linear."""

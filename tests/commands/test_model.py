@@ -218,3 +218,41 @@ def test_mutated_models_end_in_a_result_or_a_clean_error(data: st.DataObject) ->
     assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
     if result.exit_code == 2:
         assert result.stderr.startswith("Error:") and "Traceback" not in result.stderr
+
+
+FIRE_AND_SE = """Net(
+  (stem): Conv2d(3, 96, kernel_size=(3, 3), stride=(2, 2))
+  (fire): Fire(
+    (squeeze): Conv2d(96, 16, kernel_size=(1, 1), stride=(1, 1))
+    (squeeze_activation): ReLU(inplace=True)
+    (expand1x1): Conv2d(16, 64, kernel_size=(1, 1), stride=(1, 1))
+    (expand1x1_activation): ReLU(inplace=True)
+    (expand3x3): Conv2d(16, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+    (expand3x3_activation): ReLU(inplace=True)
+  )
+  (se): SqueezeExcitation(
+    (avgpool): AdaptiveAvgPool2d(output_size=1)
+    (fc1): Conv2d(128, 8, kernel_size=(1, 1), stride=(1, 1))
+    (fc2): Conv2d(8, 128, kernel_size=(1, 1), stride=(1, 1))
+    (activation): ReLU()
+    (scale_activation): Hardsigmoid()
+  )
+  (pool): AdaptiveAvgPool2d(output_size=(1, 1))
+  (fc): Linear(in_features=128, out_features=10, bias=True)
+)
+"""
+
+
+def test_fire_concatenates_and_squeeze_excitation_keeps_the_shape() -> None:
+    # by hand: 33 -> stem floor((33 - 3)/2) + 1 = 16; Fire: 64 + 64 = 128 channels at
+    # 16x16; SqueezeExcitation returns scale * input: 128x16x16. Params: 2,688 + 1,552 +
+    # 1,088 + 9,280 + 1,032 + 1,152 + 1,290 = 18,082
+    data = _json(["--net", "-", "--input", "33x33"], FIRE_AND_SE)
+    shapes = {x["name"]: x["output_shape"] for x in _layers(data)}
+    assert shapes["fire.expand3x3"] == [1, 64, 16, 16]
+    assert shapes["se.fc2"] == [1, 128, 1, 1] and shapes["pool"] == [1, 128, 1, 1]
+    assert data["output_shape"] == [1, 10] and data["params"] == 18_082
+    # without the rule, a Fire's 3x3 expand would receive the 1x1 expand's output: refused
+    plain = FIRE_AND_SE.replace("(fire): Fire(", "(fire): MyFire(")
+    err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "33x33"], plain))
+    assert "fire.expand3x3" in err
