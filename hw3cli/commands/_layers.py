@@ -152,32 +152,103 @@ def read_net_or_model(path: str) -> list[LayerSpec] | Any:
     text = data.decode("utf-8-sig", errors="replace")
     if looks_printed(text):
         return parse_printed(text, "stdin" if path == "-" else path)
-    return read_net(path, data)
+    layers = _json_layers(path, data)
+    if any("kind" in layer for layer in layers):
+        return model_from_json(layers, path)
+    return [
+        spec_from_fields(layer, f"--net {path}: layer {i + 1}") for i, layer in enumerate(layers)
+    ]
 
 
-def read_net(path: str, data: bytes | None = None) -> list[LayerSpec]:
-    """The layers of a ``--net`` JSON file: a list of objects (or {"layers": [...]})."""
-    if data is None:
-        data = read_bytes(path, what="--net", hint="give a JSON file")
-    data = parse_json(data, path)
-    if isinstance(data, dict) and set(data) == {"layers"}:
-        data = data["layers"]
-    if not isinstance(data, list):
+def model_from_json(layers: list[dict[str, Any]], path: str) -> Any:
+    """A JSON list whose layers name their PyTorch class (``"kind": "Conv2d"``) as a
+    Sequential model; a layer without ``kind`` is read with the keys of a stack."""
+    from hw3cli.tensor_io.printed import Module
+
+    children = []
+    for index, layer in enumerate(layers):
+        where = f"--net {path}: layer {index + 1}"
+        fields = dict(layer)
+        name = fields.pop("name", None)
+        if name is not None and (not isinstance(name, str) or not name or "." in name):
+            raise InputError(
+                f"name must be a non-empty text without '.', got {name!r}", where=where
+            )
+        kind = fields.pop("kind", None)
+        if kind is None:
+            kind, fields = _stack_fields_as_pytorch(fields, where)
+        elif not isinstance(kind, str) or not kind.strip():
+            raise InputError(f"kind must be a PyTorch class name, got {kind!r}", where=where)
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        children.append(Module(name or str(index), kind.strip(), (), kwargs, (), index + 1))
+    return Module("", "Sequential", (), {}, tuple(children), 0)
+
+
+def _stack_fields_as_pytorch(fields: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
+    """A stack layer's keys (kernel, pool, transposed, ...) as PyTorch's class and names."""
+    spec = spec_from_fields(fields, where)
+    if isinstance(spec.padding, str):
+        padding: Any = spec.padding
+    elif all(before == after for before, after in spec.padding):
+        padding = tuple(before for before, _ in spec.padding)
+    else:
+        raise InputError(
+            "asymmetric padding has no PyTorch layer: give it a ZeroPad2d layer first",
+            where=where,
+        )
+    out: dict[str, Any] = {"kernel_size": spec.kernel, "padding": padding}
+    if spec.stride is not None:
+        out["stride"] = spec.stride
+    if spec.pool is not None:
+        if padding == "same":
+            raise InputError("pooling has no 'same' padding in PyTorch", where=where)
+        out["padding"] = 0 if padding == "valid" else padding
+        out.update(ceil_mode=spec.ceil_mode)
+        if spec.pool == "max":
+            out["dilation"] = spec.dilation
+        return ("MaxPool" if spec.pool == "max" else "AvgPool"), out
+    if spec.out_channels is None:
+        raise InputError("a convolution among PyTorch layers needs out_channels", where=where)
+    out.update(
+        out_channels=spec.out_channels,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=spec.bias,
+    )
+    if spec.transposed:
+        out["output_padding"] = spec.output_padding
+        return "ConvTranspose", out
+    return "Conv", out
+
+
+def _json_layers(path: str, data: bytes) -> list[dict[str, Any]]:
+    """The objects of a --net JSON list (or of {"layers": [...]})."""
+    parsed = parse_json(data, path)
+    if isinstance(parsed, dict) and set(parsed) == {"layers"}:
+        parsed = parsed["layers"]
+    if not isinstance(parsed, list):
         raise InputError(
             "expected a JSON list of layers",
             where=f"--net {path}",
             hint='e.g. [{"kernel": 3, "padding": 1, "out_channels": 16}, {"pool": "max", '
             '"kernel": 2}]',
         )
-    if not data:
+    if not parsed:
         raise InputError("the list of layers is empty", where=f"--net {path}")
-    specs = []
-    for index, layer in enumerate(data):
-        where = f"--net {path}: layer {index + 1}"
+    for index, layer in enumerate(parsed):
         if not isinstance(layer, dict):
-            raise InputError(f"expected an object, got {layer!r}", where=where)
-        specs.append(spec_from_fields(layer, where))
-    return specs
+            raise InputError(
+                f"expected an object, got {layer!r}", where=f"--net {path}: layer {index + 1}"
+            )
+    return parsed
+
+
+def read_net(path: str) -> list[LayerSpec]:
+    """The layers of a ``--net`` JSON file of stack layers (`read_net_or_model`)."""
+    net = read_net_or_model(path)
+    if not isinstance(net, list):
+        raise InputError("holds a model, not a list of stack layers", where=f"--net {path}")
+    return net
 
 
 def parse_layer(text: str, index: int) -> LayerSpec:

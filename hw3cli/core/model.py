@@ -170,7 +170,7 @@ def _conv(transposed: bool) -> Rule:
 
         a = Args(node, ("in_channels", "out_channels", "kernel_size", "stride"), ctx)
         c, size = _spatial(shape, ctx, n)
-        _check_channels(a.whole("in_channels"), c, ctx, "in_channels")
+        _check_channels(a.whole("in_channels", c), c, ctx, "in_channels")
         padding: Any = a.get("padding", 0)
         if padding in ("same", "valid"):
             if padding == "same" and any(s != 1 for s in a.ints("stride", n, 1)):
@@ -231,7 +231,7 @@ def _adaptive(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
 
 def _linear(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("in_features", "out_features"), ctx)
-    f_in, f_out = a.whole("in_features"), a.whole("out_features")
+    f_in, f_out = a.whole("in_features", shape[-1]), a.whole("out_features")
     if shape[-1] != f_in:
         raise _linear_mismatch(shape, f_in, f_out, ctx)
     bias = a.flag("bias", True)
@@ -276,7 +276,7 @@ def _flatten(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
 def _norm(channels_key: str, affine_key: str, affine_default: bool) -> Rule:
     def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
         a = Args(node, (channels_key,), ctx)
-        c = a.whole(channels_key)
+        c = a.whole(channels_key, shape[0] if shape else None)
         if len(shape) < 1 or shape[0] != c:
             raise ctx.error(
                 f"expects {c} channels ({channels_key}={c}) but receives shape {_text(shape)}",
@@ -289,7 +289,7 @@ def _norm(channels_key: str, affine_key: str, affine_default: bool) -> Rule:
 
 def _group_norm(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("num_groups", "num_channels"), ctx)
-    g, c = a.whole("num_groups"), a.whole("num_channels")
+    g, c = a.whole("num_groups"), a.whole("num_channels", shape[0] if shape else None)
     if not shape or shape[0] != c:
         raise ctx.error(
             f"expects {c} channels (num_channels={c}) but receives shape {_text(shape)}",
@@ -425,7 +425,9 @@ KINDS: dict[str, tuple[Rule, int | None]] = {
 }
 PRESERVING = frozenset(_SHAPE_PRESERVING) | {f"BatchNorm{d}d" for d in (1, 2, 3)}
 CONTAINERS_WITHOUT_CODE = frozenset({"Sequential"})
-BRANCHES = frozenset({"downsample", "shortcut"})
+BRANCHES = frozenset({"downsample", "shortcut", "proj"})
+# models of torchvision whose forward ends with torch.flatten(x, 1) after the last module
+FLATTENED_AT_THE_END = frozenset({"SqueezeNet"})
 # blocks whose forward returns scale * input (their children compute the scale)
 SCALING_BLOCKS = frozenset({"SqueezeExcitation", "SqueezeExcite", "SELayer", "SEBlock"})
 
@@ -433,15 +435,16 @@ SCALING_BLOCKS = frozenset({"SqueezeExcitation", "SqueezeExcite", "SELayer", "SE
 def declared_in_channels(root: Node) -> int | None:
     """The input channels the first layer that declares them expects."""
     for node in _leaves(root):
-        if node.kind in KINDS:
-            if node.kind.startswith(("Conv", "BatchNorm", "InstanceNorm")):
+        kind = canonical_kind(node.kind, 2)
+        if kind in KINDS:
+            if kind.startswith(("Conv", "BatchNorm", "InstanceNorm")):
                 value = node.args[0] if node.args else None
                 value = node.kwargs.get("in_channels", node.kwargs.get("num_features", value))
                 return value if isinstance(value, int) and not isinstance(value, bool) else None
-            if node.kind == "GroupNorm":
+            if kind == "GroupNorm":
                 value = node.args[1] if len(node.args) > 1 else node.kwargs.get("num_channels")
                 return value if isinstance(value, int) else None
-            if node.kind == "Linear":
+            if kind == "Linear":
                 return None
     return None
 
@@ -480,11 +483,21 @@ class _Run:
         main = [c for c in node.children if c.name not in BRANCHES]
         branches = [c for c in node.children if c.name in BRANCHES]
         block_input = shape
+        first_leaf = len(self.leaves)
         for child in main:
             child_name = f"{name}.{child.name}" if name else child.name
             if not sequential and len(shape) > 1:
                 shape = self.parent_flatten(child, shape, child_name)
             shape = self.module(child, shape, child_name, depth + 1, sequential)
+        if shape != block_input and not sequential:
+            # stochastic depth runs only on a residual path (torchvision's MBConv): a block
+            # whose output differs from its input has none, so the layer never runs
+            skipped = {f"{name}.{c.name}" if name else c.name for c in main}
+            self.leaves[first_leaf:] = [
+                leaf
+                for leaf in self.leaves[first_leaf:]
+                if not (leaf.kind == "StochasticDepth" and leaf.name in skipped)
+            ]
         for child in branches:
             child_name = f"{name}.{child.name}" if name else child.name
             out = self.module(child, block_input, child_name, depth + 1, sequential)
@@ -505,7 +518,11 @@ class _Run:
     def scaling(self, node: Node, shape: Shape, name: str, depth: int) -> Shape:
         """Squeeze-and-excitation (torchvision's SqueezeExcitation): its children compute
         one scale per channel from the input, and forward returns scale * input."""
-        scale = self.children(node.children, shape, name, depth)
+        # forward's order, which is not the printed one: avgpool, fc1, activation, fc2
+        forward = ("avgpool", "fc1", "activation", "fc2", "scale_activation")
+        known = [c for key in forward for c in node.children if c.name == key]
+        rest = [c for c in node.children if c.name not in forward]
+        scale = self.children(known + rest if not rest else node.children, shape, name, depth)
         if not scale or scale[0] != shape[0] or math.prod(scale[1:]) != 1:
             raise InputError(
                 f"{node.kind} computes a scale of shape {_text(scale)} for an input of "
@@ -540,7 +557,7 @@ class _Run:
     def parent_flatten(self, child: Node, shape: Shape, child_name: str) -> Shape:
         """Convention 2: the parent's forward flattens a feature map before a Linear."""
         first = _first_changing(child)
-        if first is None or first.kind != "Linear":
+        if first is None or canonical_kind(first.kind, 2) != "Linear":
             return shape
         f_in = first.kwargs.get("in_features", first.args[0] if first.args else None)
         if not isinstance(f_in, int) or f_in == shape[-1]:
@@ -559,8 +576,9 @@ class _Run:
         return (flat,)
 
     def leaf(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
-        ctx = Context(name, node.kind, node.line)
-        entry = KINDS.get(node.kind) or KINDS.get(_suffixless(node.kind))
+        kind = canonical_kind(node.kind, len(shape) - 1)
+        ctx = Context(name, kind, node.line)
+        entry = KINDS.get(kind)
         if entry is None:
             raise InputError(
                 f"unknown layer class {node.kind} (line {node.line})",
@@ -574,7 +592,7 @@ class _Run:
         layer = rule(node, shape, ctx._replace(batch=self.batch), n)
         if any(v < 1 for v in layer.output):
             raise ctx.error(f"gives shape {_text(layer.output)}: an axis below 1")
-        self.leaves.append(Leaf(name, node.kind, depth, layer.output, layer.params, layer.macs))
+        self.leaves.append(Leaf(name, kind, depth, layer.output, layer.params, layer.macs))
         return layer.output
 
 
@@ -582,10 +600,25 @@ def _suffixless(kind: str) -> str:
     return re.sub(r"[123]d$", "", kind)
 
 
+_BY_LOWER = {k.lower(): k for k in KINDS}
+
+
+def canonical_kind(kind: str, spatial_axes: int) -> str:
+    """PyTorch's class name for ``kind`` in any case, the 1d/2d/3d suffix optional (then
+    from the input's spatial axes): ``conv`` on a 2-D input is ``Conv2d``."""
+    if kind in KINDS:
+        return kind
+    lower = kind.lower()
+    if lower in _BY_LOWER:
+        return _BY_LOWER[lower]
+    with_suffix = f"{lower}{max(spatial_axes, 1)}d"
+    return _BY_LOWER.get(with_suffix, kind)
+
+
 def _first_changing(node: Node) -> Node | None:
     """The first leaf of ``node`` that is not shape-preserving, if any."""
     for leaf in _leaves(node):
-        if leaf.kind not in PRESERVING:
+        if canonical_kind(leaf.kind, 2) not in PRESERVING:
             return leaf
     return None
 
@@ -600,6 +633,14 @@ def run_model(
         raise InputError("the model has no layers", where=root.kind)
     run = _Run(batch, seen if seen is not None else [])
     out = run.module(root, input_shape, "", 0, root.kind in CONTAINERS_WITHOUT_CODE)
+    if len(out) > 1 and math.prod(out[1:]) == 1 and root.kind not in CONTAINERS_WITHOUT_CODE:
+        if root.kind in FLATTENED_AT_THE_END:
+            out = (out[0],)
+        else:
+            run.warnings.append(
+                f"the model ends with a {_text(out)} feature map; if its forward flattens it "
+                f"(torch.flatten(x, 1)), the output is {out[0]} values per sample"
+            )
     return ModelResult(
         input_shape, out, tuple(run.leaves), tuple(run.containers), tuple(run.warnings)
     )

@@ -256,3 +256,74 @@ def test_fire_concatenates_and_squeeze_excitation_keeps_the_shape() -> None:
     plain = FIRE_AND_SE.replace("(fire): Fire(", "(fire): MyFire(")
     err = assert_clean_error(invoke(["conv-shape", "--net", "-", "--input", "33x33"], plain))
     assert "fire.expand3x3" in err
+
+
+def test_squeeze_excitation_runs_in_forward_order() -> None:
+    # printed avgpool, fc1, fc2, activation; forward runs the activation between fc1 and fc2
+    data = _json(["--net", "-", "--input", "33x33"], FIRE_AND_SE)
+    shapes = {x["name"]: x["output_shape"] for x in _layers(data)}
+    assert shapes["se.activation"] == [1, 8, 1, 1]
+
+
+MBCONV = """Net(
+  (block): MBConv(
+    (block): Sequential(
+      (0): Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)
+    )
+    (stochastic_depth): StochasticDepth(p=0.0, mode=row)
+  )
+  (same): MBConv(
+    (block): Sequential(
+      (0): Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
+    )
+    (stochastic_depth): StochasticDepth(p=0.0, mode=row)
+  )
+)
+"""
+
+
+def test_stochastic_depth_runs_only_on_a_residual_path() -> None:
+    # torchvision's MBConv calls stochastic_depth only when its output can be added to
+    # its input: not in the first block (stride 2, 8 -> 16 channels), in the second
+    names = [x["name"] for x in _layers(_json(["--net", "-", "--input", "8x8"], MBCONV))]
+    assert "block.stochastic_depth" not in names and "same.stochastic_depth" in names
+
+
+def test_a_model_ending_in_a_1x1_map_warns_or_flattens() -> None:
+    text = LENET.replace("LeNet5(", "Tiny(").split("  (fc1)")[0] + ")\n"
+    data = _json(["--net", "-", "--input", "20x20"], text)  # 20 -> 10 -> 6 -> 3
+    assert data["output_shape"] == [1, 16, 3, 3] and data["warnings"] == []
+    pooled = text.replace(
+        "(pool2): AvgPool2d(kernel_size=2, stride=2, padding=0)",
+        "(pool2): AdaptiveAvgPool2d(output_size=1)",
+    )
+    warned = _json(["--net", "-", "--input", "20x20"], pooled)
+    assert "if its forward flattens it" in str(warned["warnings"])
+    squeeze = _json(["--net", "-", "--input", "20x20"], pooled.replace("Tiny(", "SqueezeNet("))
+    assert squeeze["output_shape"] == [1, 16]  # torchvision's SqueezeNet flattens at the end
+
+
+def test_a_json_list_may_name_pytorch_classes() -> None:
+    # kind in any case, 1d/2d/3d optional, PyTorch's argument names; declared input sizes
+    # optional; an object without kind keeps the stack keys. Params by hand: 3*3*3*8 + 8
+    # = 224, 2*8 = 16, 512*10 + 10 = 5,130
+    net = json.dumps(
+        [
+            {"kind": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+            {"kind": "batchnorm"},
+            {"kind": "ReLU", "name": "act"},
+            {"kernel": 2, "pool": "max"},
+            {"kind": "flatten"},
+            {"kind": "Linear", "in_features": 512, "out_features": 10},
+        ]
+    )
+    data = _json(["--net", "-", "--input", "16x16", "--in-channels", "3"], net)
+    kinds = [x["kind"] for x in _layers(data)]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert _layers(data)[2]["name"] == "act"
+    assert data["params"] == 224 + 16 + 5_130 and data["output_shape"] == [1, 10]
+    wrong = net.replace('"in_features": 512', '"in_features": 500')
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", "-", "--input", "16x16", "--in-channels", "3"], wrong)
+    )
+    assert "5: Linear expects in_features=500 but receives 512" in err
