@@ -1,6 +1,6 @@
 """Batch normalisation: forward, the source document's staged backward, the compact dx.
 
-FORMULAS.md section 3. Per feature (for a tensor of rank 3 or more, per channel,
+docs/formulas.md section 3. Per feature (for a tensor of rank 3 or more, per channel,
 reducing over every other axis; m = the number of values reduced):
 
     mu = (1/m) sum x            var = (1/m) sum (x - mu)^2   (biased, two-pass, float64)
@@ -62,7 +62,7 @@ class BatchNormForward:
 
 @dataclass(frozen=True)
 class BatchNormResult:
-    """All ten quantities of FORMULAS.md section 3, per-feature ones as vectors of length C.
+    """All ten quantities of docs/formulas.md section 3, per-feature ones as vectors of length C.
 
     In evaluation mode ``mean`` and ``var`` are the running statistics that were used,
     and ``dmu`` / ``dvar`` are the gradients with respect to them.

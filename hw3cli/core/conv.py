@@ -1,6 +1,6 @@
-"""Output size of convolution and pooling layers, per spatial axis (FORMULAS.md section 1).
+"""Output size of convolution and pooling layers, per spatial axis (docs/formulas.md section 1).
 
-Pure integer arithmetic: no NumPy, no Click, no files. Notation as in FORMULAS.md: i input
+Pure integer arithmetic: no NumPy, no Click, no files. Notation as in docs/formulas.md: i input
 size, k kernel, s stride, d dilation, p_b / p_a padding before / after, op output padding,
 k' = d*(k - 1) + 1 the effective kernel.
 
@@ -180,12 +180,15 @@ def conv_macs(
 # --- validation and assembly ----------------------------------------------------------
 
 
+_DIGITS_LIMIT = 10**MAX_DIGITS
+
+
 def check_digits(value: int, what: str, where: str | None = None) -> int:
     """``value`` itself, or an InputError when |value| >= 10**MAX_DIGITS (too long to print).
 
     The message does not show the number: text of more than 4300 digits is what fails.
     """
-    if abs(value) >= 10**MAX_DIGITS:
+    if value.bit_length() > 6000 and abs(value) >= _DIGITS_LIMIT:  # (2^6000 < 10^2000)
         raise InputError(
             f"{what} has more than {MAX_DIGITS} digits",
             where=where,

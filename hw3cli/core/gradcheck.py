@@ -1,4 +1,4 @@
-"""Numerical gradient check by central differences (FORMULAS.md section 5).
+"""Numerical gradient check by central differences (docs/formulas.md section 5).
 
 g_num = (f(v + h) - f(v - h)) / (2h) with h = 1e-6 in float64, where f is the scalar the
 analytic gradient belongs to. The callers pass, for each entry, only the part of f that

@@ -5,7 +5,7 @@ A model is a tree of `Node`s (the text ``print(model)`` shows, read by
 in the printed order. Shapes exclude the batch axis: ``(C, *spatial)`` for a feature map,
 ``(F,)`` for a flat tensor. Every layer kind is one entry of `KINDS`: a function from
 its arguments and the incoming shape to the outgoing shape, its parameters and its MACs
-(FORMULAS.md section 2), or an InputError that names the layer, what it received and the
+(docs/formulas.md section 2), or an InputError that names the layer, what it received and the
 value that fixes it.
 
 Two conventions stand in for the forward code the print cannot show (and two blocks of

@@ -1,6 +1,6 @@
 """Stacks of layers: shapes, receptive fields, parameters and MACs; the inverse solvers.
 
-FORMULAS.md section 2. Per spatial axis, starting from jump j = 1, receptive field r = 1
+docs/formulas.md section 2. Per spatial axis, starting from jump j = 1, receptive field r = 1
 and start = 0.5 (the centre of the first input pixel, pixel n covering [n, n + 1)), each
 convolution or pooling layer gives
 
@@ -94,7 +94,7 @@ def layer_name(spec: LayerSpec, index: int) -> str:
 
 
 def next_field(field: Field, result: LayerResult, axis: int) -> Field:
-    """The recurrence of FORMULAS.md section 2 through one layer, on one axis."""
+    """The recurrence of docs/formulas.md section 2 through one layer, on one axis."""
     if result.spec.transposed or field.jump is None:
         return Field(None, None, None)
     assert field.receptive_field is not None

@@ -1,4 +1,4 @@
-"""Softmax, cross-entropy and dL/dz with PyTorch's options (FORMULAS.md section 4).
+"""Softmax, cross-entropy and dL/dz with PyTorch's options (docs/formulas.md section 4).
 
 Stable log-softmax: log p = z - max(z) - log(sum exp(z - max(z))). Targets are class
 indices or rows of class probabilities; label smoothing t' = (1 - e) t + e / K; class

@@ -78,7 +78,7 @@ def _padding_sum(axis: AxisResult) -> str:
 
 
 def explain_axis(axis: AxisResult, kind: str) -> list[str]:
-    """The formula of FORMULAS.md section 1 with this axis's numbers put in."""
+    """The formula of docs/formulas.md section 1 with this axis's numbers put in."""
     i, k, s, d = axis.input, axis.kernel, axis.stride, axis.dilation
     kk = axis.effective_kernel
     name = axis.name

@@ -1,7 +1,7 @@
 """``conv-shape --net MODEL``: models as PyTorch prints them, run whole.
 
 Golden values are derived by hand (below each test) from the layer formulas of
-docs in the README (FORMULAS.md section 2): a convolution has prod(k) * C_in/g * C_out
+docs/formulas.md (section 2): a convolution has prod(k) * C_in/g * C_out
 weights plus C_out biases, a Linear in * out plus out, a BatchNorm 2C.
 """
 

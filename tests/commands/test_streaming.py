@@ -70,7 +70,7 @@ def test_bn_grad_csv_streamed_equals_in_memory(
 def test_bn_grad_streamed_dx_matches_the_closed_form(
     batch: tuple[Path, Path, np.ndarray, np.ndarray], tiny_pieces: None
 ) -> None:
-    # the compact formula, written out here, on the whole batch (FORMULAS.md section 3)
+    # the compact formula, written out here, on the whole batch (docs/formulas.md section 3)
     x_path, dy_path, x, dy = batch
     result = invoke(["bn-grad", str(x_path), "--dy", str(dy_path), "--block-rows", "3"])
     assert result.exit_code == 0, result.stderr

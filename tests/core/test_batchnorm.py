@@ -1,4 +1,4 @@
-"""Batch normalisation (FORMULAS.md section 3): hand-worked cases, identities, properties."""
+"""Batch normalisation (docs/formulas.md section 3): hand-worked cases, identities, properties."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def test_identities_and_staged_equals_compact(
     cond = 1e-10 + 8 * np.finfo(float).eps * np.abs(r.mean).max() / np.sqrt(r.var).min()
     tol = cond * shape[0] * (np.abs(r.dxhat * invstd).max() + 1e-300)
     np.testing.assert_allclose(r.dx, compact, rtol=1e-9, atol=tol)
-    # FORMULAS.md: per feature, sum dx = 0. Its second identity, sum dx * xhat = 0, holds
+    # docs/formulas.md: per feature, sum dx = 0. Its second identity, sum dx * xhat = 0, holds
     # exactly only for eps = 0; with eps > 0, from the compact form (sum xhat = 0,
     # sum xhat^2 = m var / (var + eps)): sum dx xhat = invstd eps / (var + eps) sum dxhat xhat.
     assert np.all(np.abs(r.dx.sum(0)) <= tol)
@@ -174,7 +174,7 @@ def test_identities_and_staged_equals_compact(
 
 
 def test_staged_equals_compact_well_conditioned() -> None:
-    # FORMULAS.md: both forms agree to relative 1e-12 on well-conditioned data.
+    # docs/formulas.md: both forms agree to relative 1e-12 on well-conditioned data.
     rng = np.random.default_rng(3)
     x, dy = rng.standard_normal((64, 8)), rng.standard_normal((64, 8))
     gamma, beta = rng.uniform(0.5, 2, 8), rng.standard_normal(8)

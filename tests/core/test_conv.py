@@ -1,4 +1,4 @@
-"""Output sizes of convolution and pooling layers (FORMULAS.md section 1).
+"""Output sizes of convolution and pooling layers (docs/formulas.md section 1).
 
 Golden values say where they come from; properties are checked against a brute-force
 placement of windows on the padded axis, a second method independent of the formulas.
@@ -68,9 +68,9 @@ def test_alexnet_first_layer() -> None:
 @pytest.mark.parametrize(
     ("i", "k", "s", "ceil", "expected"),
     [
-        (6, 1, 2, False, 3),  # FORMULAS.md: PyTorch's MaxPool1d(1, 2) on 6 gives 3 ...
+        (6, 1, 2, False, 3),  # docs/formulas.md: PyTorch's MaxPool1d(1, 2) on 6 gives 3 ...
         (6, 1, 2, True, 3),  # ... and with ceil_mode=True still 3 (last window rule), not 4
-        (32, 2, 2, True, 16),  # FORMULAS.md (PyTorch): i=32, k=2, s=2, ceil -> 16
+        (32, 2, 2, True, 16),  # docs/formulas.md (PyTorch): i=32, k=2, s=2, ceil -> 16
         (5, 2, 2, True, 3),  # ceil mode keeps a last window that starts inside the input
         (5, 2, 2, False, 2),
     ],
@@ -105,7 +105,7 @@ def test_same_padding_tensorflow_rule(
 
 
 def test_dropped_pixel_example() -> None:
-    # FORMULAS.md: i=32, k=3, s=2, p=0 gives 15 and drops one input pixel.
+    # docs/formulas.md: i=32, k=3, s=2, p=0 gives 15 and drops one input pixel.
     result = conv_layer(LayerSpec(kernel=(3,), stride=(2,)), (32,))
     assert result.output == (15,)
     assert result.axes[0].dropped == 1
@@ -125,7 +125,9 @@ def test_transposed_dcgan_upsampling() -> None:
     spec = LayerSpec(kernel=(4,), stride=(2,), padding=((1, 1),), transposed=True, out_channels=8)
     result = conv_layer(spec, (16, 16), in_channels=4)
     assert result.output == (32, 32)
-    assert result.macs == 16 * 16 * 4 * 4 * 4 * 8  # counted by input size (FORMULAS.md 2)
+    assert (
+        result.macs == 16 * 16 * 4 * 4 * 4 * 8
+    )  # counted by input size (docs/formulas.md section 2)
     assert result.params == 4 * 4 * 4 * 8 + 8
 
 
@@ -222,7 +224,7 @@ def test_conv_matches_brute_force(i: int, k: int, s: int, d: int, p_b: int, p_a:
     result = conv_layer(spec, (i,))
     assert result.output == (windows,)
     assert result.axes[0].dropped == dropped
-    # FORMULAS.md: dropped = max(0, r - p_a), r = (i + p_b + p_a - k') mod s; capped at i
+    # docs/formulas.md: dropped = max(0, r - p_a), r = (i + p_b + p_a - k') mod s; capped at i
     # because with more leading padding than input (i=1, p_b=2, k=1, s=3) the uncovered
     # tail can reach back into the leading padding.
     r = (i + p_b + p_a - effective_kernel(k, d)) % s

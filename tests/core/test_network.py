@@ -1,4 +1,4 @@
-"""Stacks of layers (FORMULAS.md section 2), the padding solver and the smallest input."""
+"""Stacks of layers (docs/formulas.md section 2), the padding solver and the smallest input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Softmax and cross-entropy (FORMULAS.md section 4): hand-worked cases and properties."""
+"""Softmax and cross-entropy (docs/formulas.md section 4): hand-worked cases and properties."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_source_binary_case_by_hand() -> None:
 
 
 def test_huge_logits_are_finite_and_exact() -> None:
-    # FORMULAS.md: logits of 1e4 must give finite, exact answers. By hand: with
+    # docs/formulas.md: logits of 1e4 must give finite, exact answers. By hand: with
     # z = [1e4, 0, -1e4], p = [1, e^-1e4, e^-2e4] = [1, 0, 0] in float64.
     z = np.array([[1e4, 0.0, -1e4], [1e4, 0.0, -1e4]])
     r = cross_entropy(z, idx(0, 1), reduction="none")
@@ -207,7 +207,8 @@ def test_class_indices_equal_their_one_hot_rows(
     n: int, k: int, smoothing: float, weighted: bool, seed: int
 ) -> None:
     # the index path never builds t'; the general path does, from the one-hot rows of the
-    # same labels: both give l_n and dl_n/dz = (sum_c w_c t'_c) p - w t' (FORMULAS.md 4)
+    # same labels: both give l_n and dl_n/dz = (sum_c w_c t'_c) p - w t'
+    # (docs/formulas.md section 4)
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, k)) * 3
     labels = rng.integers(0, k, size=n)
