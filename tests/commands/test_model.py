@@ -327,3 +327,93 @@ def test_a_json_list_may_name_pytorch_classes() -> None:
         invoke(["conv-shape", "--net", "-", "--input", "16x16", "--in-channels", "3"], wrong)
     )
     assert "5: Linear expects in_features=500 but receives 512" in err
+
+
+# (printed layer, --input, --in-channels, output shape without the batch, params), each
+# derived by hand from docs/formulas.md with the layer's numbers
+KINDS = [
+    ("Conv1d(4, 8, kernel_size=(3,), stride=(2,))", "17", 4, [8, 8], 3 * 4 * 8 + 8),
+    (
+        "Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1), bias=False)",
+        "5x6x7",
+        2,
+        [4, 5, 6, 7],
+        27 * 2 * 4,
+    ),
+    (
+        "ConvTranspose2d(8, 4, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))",
+        "7x7",
+        8,
+        [4, 14, 14],  # (7 - 1) * 2 - 2 + 4
+        16 * 8 * 4 + 4,
+    ),
+    ("Conv2d(3, 6, kernel_size=(3, 3), stride=(1, 1), padding=same)", "10x10", 3, [6, 10, 10], 168),
+    ("Conv2d(3, 6, kernel_size=(3, 3), stride=(1, 1), padding=valid)", "10x10", 3, [6, 8, 8], 168),
+    ("Conv2d(4, 8, kernel_size=(3, 3), stride=(1, 1), groups=2)", "6x6", 4, [8, 4, 4], 152),
+    (
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=True)",
+        "7x7",
+        3,
+        [3, 4, 4],
+        0,
+    ),
+    ("AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))", "10", 2, [2, 3], 0),
+    ("AdaptiveAvgPool2d(output_size=(None, 3))", "7x9", 2, [2, 7, 3], 0),
+    ("AdaptiveMaxPool1d(output_size=4)", "10", 2, [2, 4], 0),
+    (
+        "BatchNorm1d(5, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
+        "8",
+        5,
+        [5, 8],
+        10,
+    ),
+    (
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=False, track_running_stats=True)",
+        "4x4",
+        3,
+        [3, 4, 4],
+        0,
+    ),
+    (
+        "InstanceNorm2d(3, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False)",
+        "4x4",
+        3,
+        [3, 4, 4],
+        0,
+    ),
+    ("GroupNorm(2, 4, eps=1e-05, affine=True)", "4x4", 4, [4, 4, 4], 8),
+    ("LayerNorm((6,), eps=1e-05, elementwise_affine=True)", "6", 3, [3, 6], 12),
+    ("Dropout2d(p=0.1, inplace=False)", "4x4", 3, [3, 4, 4], 0),
+    ("Identity()", "4x4", 3, [3, 4, 4], 0),
+    ("LeakyReLU(negative_slope=0.01)", "4x4", 3, [3, 4, 4], 0),
+    ("GELU(approximate='none')", "4x4", 3, [3, 4, 4], 0),
+    ("Softmax(dim=1)", "4x4", 3, [3, 4, 4], 0),
+    ("Hardswish()", "4x4", 3, [3, 4, 4], 0),
+    ("PReLU(num_parameters=3)", "4x4", 3, [3, 4, 4], 3),
+    ("Upsample(scale_factor=2.0, mode='nearest')", "5x5", 3, [3, 10, 10], 0),
+    ("Upsample(size=(7, 9), mode=bilinear)", "5x5", 3, [3, 7, 9], 0),
+    ("Upsample(scale_factor=1.5, mode=nearest)", "5x5", 3, [3, 7, 7], 0),  # floor(7.5)
+    ("ZeroPad2d((1, 2, 3, 4))", "5x5", 3, [3, 12, 8], 0),  # left, right; top, bottom
+    ("ReflectionPad1d((2, 2))", "5", 3, [3, 9], 0),
+    ("ConstantPad2d(padding=(1, 1, 1, 1), value=0.0)", "4x4", 3, [3, 6, 6], 0),
+    ("Flatten(start_dim=1, end_dim=-1)", "4x5", 3, [60], 0),
+    ("Linear(in_features=5, out_features=2, bias=False)", "5", 1, [1, 2], 10),
+]
+
+
+@pytest.mark.parametrize(("layer", "size", "channels", "shape", "params"), KINDS)
+def test_every_layer_kind_in_its_printed_form(
+    layer: str, size: str, channels: int, shape: list[int], params: int
+) -> None:
+    text = f"Sequential(\n  (0): {layer}\n)\n"
+    args = ["--net", "-", "--input", size, "--in-channels", str(channels)]
+    data = _json(args, text)
+    assert data["output_shape"] == [1, *shape] and data["params"] == params
+
+
+def test_the_layers_before_a_failure_are_shown_in_a_table() -> None:
+    broken = (MODELS / "emotion_cnn_broken.txt").read_text()
+    result = invoke(["conv-shape", "--net", "-", "--input", "48x48", "--format", "table"], broken)
+    err = assert_clean_error(result)
+    assert "classifier.2" in err
+    assert "the layers before" in result.stdout and "1x4608" in result.stdout
