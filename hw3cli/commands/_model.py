@@ -46,6 +46,7 @@ def run_printed(
     """Run the model on ``batch x in_channels x input_size`` and write the result."""
     from hw3cli.core.model import Leaf, declared_in_channels, run_model
     from hw3cli.output import model as out
+    from hw3cli.output.shapes import write
 
     if input_size is None:
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 224x224")
@@ -70,19 +71,14 @@ def run_printed(
             )
         hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
         raise InputError(e.message, where=e.where, hint=hint) from None
-    if resolved == "json":
-        from hw3cli.tensor_io.jsontext import dumps
-
-        formats.write_text(dumps(out.model_json(result, batch)), output)
-    elif resolved == "plain":
-        formats.write_text(out.model_plain(result, batch) + "\n", output)
-    elif resolved == "table":
-        formats.write_table(
-            lambda stream, colour: out.render_model_table(result, batch, stream, colour, depth),
-            output,
-        )
-    else:
-        raise InputError(f"conv-shape cannot write {fmt}", where="--format")
-    if resolved != "table":
+    write(
+        fmt,
+        output,
+        json_obj=lambda: out.model_json(result, batch),
+        plain=lambda: out.model_plain(result, batch),
+        explanation=None,
+        table=lambda stream, colour: out.render_model_table(result, batch, stream, colour, depth),
+    )
+    if resolved != "table":  # (the table shows them itself)
         for warning in result.warnings:
             formats.warn(warning)

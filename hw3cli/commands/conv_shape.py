@@ -13,7 +13,7 @@ from hw3cli.commands._options import (
     layout_option,
     output_option,
 )
-from hw3cli.core.layout import Layout, axis_names, full_shape, layout_name
+from hw3cli.core.layout import Layout, axis_names
 from hw3cli.errors import CheckFailed, InputError
 from hw3cli.output import formats
 
@@ -179,6 +179,7 @@ def conv_shape(
     receptive field, jump and start of every layer.
     """
     from hw3cli.core.conv import MAX_AXES, conv_layer, per_axis
+    from hw3cli.output.shapes import write_diagram, write_layer, write_stack
 
     lay: Layout = layout.lower()  # type: ignore[assignment]
     stacked = net_file is not None or bool(layer_specs)
@@ -230,7 +231,9 @@ def conv_shape(
             raise InputError("--target solves for the padding: leave --padding out")
 
     if min_input:
-        n = len(input_size) if input_size is not None else _axes_of(specs)
+        from hw3cli.core.network import axes_of
+
+        n = len(input_size) if input_size is not None else axes_of(specs)
         _run_min_input(specs, n, batch, in_channels, lay, fmt, output)
         return
     if input_size is None:
@@ -255,7 +258,7 @@ def conv_shape(
         from hw3cli.core.network import apply_stack
 
         stack = apply_stack(specs, input_size, in_channels, names)
-        emit_stack(stack, batch, lay, explain, fmt, output)
+        write_stack(stack, batch, lay, explain, fmt, output)
         for message in stack.warnings:
             formats.warn(message)
         check(
@@ -269,9 +272,9 @@ def conv_shape(
 
     result = conv_layer(specs[0], input_size, in_channels, names)
     if diagram:
-        emit_diagram(result, axis, fmt, output)
+        write_diagram(result, axis, fmt, output)
     else:
-        emit(result, batch, lay, explain, fmt, output, solved=target is not None)
+        write_layer(result, batch, lay, explain, fmt, output, solved=target is not None)
     for message in result.warnings:  # after the result, which a reader looks at first
         formats.warn(message)
     check(result.output, result, strict, expect, dropped=result.dropped)
@@ -363,90 +366,6 @@ def _check_option_lengths(
         per_axis(tuple(p[0] for p in padding), n, "--padding")
 
 
-def _axes_of(specs: list[LayerSpec]) -> int:
-    """The number of spatial axes the layers describe (2 when every value is a scalar)."""
-    lengths = [
-        len(t)
-        for spec in specs
-        for t in (spec.kernel, spec.stride or (), spec.dilation, spec.output_padding)
-    ]
-    lengths += [len(spec.padding) for spec in specs if not isinstance(spec.padding, str)]
-    longest = max(lengths, default=1)
-    return longest if longest > 1 else 2
-
-
-def emit(
-    result: LayerResult,
-    batch: int,
-    layout: Layout,
-    explain: bool,
-    fmt: str,
-    output: str | None,
-    *,
-    solved: bool = False,
-) -> None:
-    """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
-    (--target): plain text is the padding, ``BEFORE:AFTER`` per axis, and JSON leads
-    with it."""
-    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, size_text
-
-    explanation = explain_layer(result, batch, layout) if explain else None
-    padding = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
-    lines = [f"padding for the target: {padding}"] if solved else []
-    lines += explanation or []
-
-    def json_obj() -> dict[str, Any]:
-        obj = layer_json(result, batch, layout, explanation)
-        return {"padding": [list(a.padding) for a in result.axes], **obj} if solved else obj
-
-    _write(
-        fmt,
-        output,
-        json_obj=json_obj,
-        plain=lambda: padding if solved else size_text(result.output),
-        explanation=explanation,
-        table=lambda stream, colour: render_layer_table(
-            result, batch, layout, lines, stream, colour
-        ),
-    )
-
-
-def emit_stack(
-    stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
-) -> None:
-    from hw3cli.output.conv import size_text
-    from hw3cli.output.network import explain_stack, render_stack_table, stack_json
-
-    explanation = explain_stack(stack, batch, layout) if explain else None
-    _write(
-        fmt,
-        output,
-        json_obj=lambda: stack_json(stack, batch, layout, explanation),
-        plain=lambda: size_text(stack.output),
-        explanation=explanation,
-        table=lambda stream, colour: render_stack_table(
-            stack, batch, layout, explanation, stream, colour
-        ),
-    )
-
-
-def emit_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
-
-    from hw3cli.output.diagram import draw_axis, render
-    from hw3cli.tensor_io.jsontext import dumps
-
-    names = [a.name for a in result.axes]
-    chosen = axis.upper() if axis is not None else names[0]
-    if chosen not in names:
-        raise InputError(f"no axis {axis!r}; this layer has {', '.join(names)}", where="--axis")
-    width, _ = formats.terminal_size(formats.stdout_is_terminal())
-    lines = draw_axis(result.axes[names.index(chosen)], result.spec.kind, width)
-    if formats.resolve_format(fmt.lower(), fallback="plain", output=output) == "json":
-        formats.write_text(dumps({"axis": chosen, "diagram": lines}), output)
-    else:
-        formats.write_table(lambda stream, colour: render(lines, stream, colour), output)
-
-
 def _run_min_input(
     specs: list[LayerSpec],
     n: int,
@@ -457,57 +376,12 @@ def _run_min_input(
     output: str | None,
 ) -> None:
     from hw3cli.core.network import apply_stack, min_input
-    from hw3cli.output.conv import size_text
-    from hw3cli.tensor_io.jsontext import dumps
+    from hw3cli.output.shapes import write_min_input
 
     names = axis_names(n, layout)
     sizes = min_input(specs, n)
     stack = apply_stack(specs, sizes, in_channels, names)  # the answer, checked forwards
-    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
-    if resolved == "json":
-        text = dumps(
-            {
-                "min_input": list(sizes),
-                "layout": layout_name(n, layout),
-                "input_shape": list(full_shape(batch, in_channels, sizes, layout)),
-                "output_shape": list(full_shape(batch, stack.out_channels, stack.output, layout)),
-            }
-        )
-    elif resolved == "table":
-        text = (
-            f"smallest input: {size_text(sizes)} ({', '.join(names)}); it gives "
-            f"{size_text(stack.output)} after {len(specs)} layer{'s' if len(specs) > 1 else ''}\n"
-        )
-    else:
-        text = size_text(sizes) + "\n"
-    formats.write_text(text, output)
-
-
-def _write(
-    fmt: str,
-    output: str | None,
-    *,
-    json_obj: Any,
-    plain: Any,
-    explanation: list[str] | None,
-    table: Any,
-) -> None:
-    """The one place conv-shape output is written, in the resolved format."""
-    fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
-    if fmt == "json":
-        from hw3cli.tensor_io.jsontext import dumps
-
-        text = dumps(json_obj())
-    elif fmt == "plain":
-        text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
-    elif fmt == "table":
-        formats.write_table(table, output)
-        return
-    else:
-        raise InputError(
-            f"conv-shape cannot write {fmt}", where="--format", hint="use json, plain or table"
-        )
-    formats.write_text(text, output)
+    write_min_input(sizes, stack, len(specs), batch, in_channels, layout, fmt, output)
 
 
 def check(

@@ -72,6 +72,8 @@ class AxisResult(NamedTuple):
     output_padding: int = 0
     same: bool = False
     ceil_dropped_window: bool = False
+    remainder: int = 0  # (i + p_b + p_a - k') mod s: positions after the last window
+    ceil_window: bool = False  # ceil mode gave a window more than floor mode would
 
     @property
     def effective_kernel(self) -> int:
@@ -334,6 +336,8 @@ def _axis(
         )
 
     dropped = 0 if spec.transposed else dropped_pixels(i, k, s, d, p_b, p_a, o)
+    remainder = 0 if spec.transposed else (i + p_b + p_a - kk) % s
+    ceil_window = spec.pool is not None and o != conv_output_size(i, k, s, d, p_b, p_a)
     if dropped:
         first = i - dropped
         pixels = f"pixel {first}" if dropped == 1 else f"pixels {first}..{i - 1}"
@@ -356,6 +360,8 @@ def _axis(
         output_padding=op,
         same=same,
         ceil_dropped_window=ceil_cut,
+        remainder=remainder,
+        ceil_window=ceil_window,
     )
     return axis, warnings
 

@@ -88,6 +88,18 @@ class StackResult:
         return tuple(f"{layer.name}: {w}" for layer in self.layers for w in layer.result.warnings)
 
 
+def axes_of(specs: Sequence[LayerSpec]) -> int:
+    """The number of spatial axes the layers describe (2 when every value is a scalar)."""
+    lengths = [
+        len(t)
+        for spec in specs
+        for t in (spec.kernel, spec.stride or (), spec.dilation, spec.output_padding)
+    ]
+    lengths += [len(spec.padding) for spec in specs if not isinstance(spec.padding, str)]
+    longest = max(lengths, default=1)
+    return longest if longest > 1 else 2
+
+
 def layer_name(spec: LayerSpec, index: int) -> str:
     """The layer's own name, or ``kind`` and its 1-based position: ``conv1``, ``maxpool2``."""
     return spec.name or f"{spec.kind}{index + 1}"

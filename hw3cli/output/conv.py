@@ -86,7 +86,7 @@ def explain_axis(axis: AxisResult, kind: str) -> list[str]:
     if d > 1:
         lines.append(f"{name}: effective kernel k' = d*(k - 1) + 1 = {d}*({k} - 1) + 1 = {kk}")
     if axis.same:
-        o_same = -(-i // s)
+        o_same = axis.output  # 'same' gives ceil(i / s)
         total = sum(axis.padding)
         lines.append(
             f"{name}: padding 'same' (TensorFlow's rule): ceil({i} / {s}) = {o_same}, total "
@@ -100,7 +100,7 @@ def explain_axis(axis: AxisResult, kind: str) -> list[str]:
         )
         return lines
     pads = _padding_sum(axis)
-    if kind.endswith("pool") and (axis.ceil_dropped_window or _ceil_used(axis)):
+    if kind.endswith("pool") and (axis.ceil_dropped_window or axis.ceil_window):
         o_ceil = axis.output + (1 if axis.ceil_dropped_window else 0)
         lines.append(
             f"{name}' = floor(({i} + {pads} - {kk} + {s} - 1) / {s}) + 1 = {o_ceil}   (ceil mode)"
@@ -113,7 +113,7 @@ def explain_axis(axis: AxisResult, kind: str) -> list[str]:
             )
     else:
         lines.append(f"{name}' = floor(({i} + {pads} - {kk}) / {s}) + 1 = {axis.output}")
-        remainder = (i + sum(axis.padding) - kk) % s
+        remainder = axis.remainder
         if remainder:
             dropped = (
                 f"{axis.dropped} input pixel{'s' if axis.dropped != 1 else ''} dropped"
@@ -125,12 +125,6 @@ def explain_axis(axis: AxisResult, kind: str) -> list[str]:
                 f"pixel{'s' if remainder != 1 else ''} after the last window: {dropped}"
             )
     return lines
-
-
-def _ceil_used(axis: AxisResult) -> bool:
-    """Whether ceil mode gave one more window than floor mode would."""
-    floor_o = (axis.input + sum(axis.padding) - axis.effective_kernel) // axis.stride + 1
-    return axis.output != floor_o
 
 
 def explain_layer(result: LayerResult, batch: int, layout: Layout) -> list[str]:

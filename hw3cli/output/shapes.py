@@ -1,0 +1,150 @@
+"""conv-shape's writers: one layer, a stack, a layer's diagram, the smallest input, and
+`write`, the one place their text reaches stdout or ``-o FILE`` in the resolved format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO, Any
+
+from hw3cli.core.conv import LayerResult
+from hw3cli.core.layout import Layout, full_shape, layout_name
+from hw3cli.errors import InputError
+from hw3cli.output import formats
+
+
+def write_layer(
+    result: LayerResult,
+    batch: int,
+    layout: Layout,
+    explain: bool,
+    fmt: str,
+    output: str | None,
+    *,
+    solved: bool = False,
+) -> None:
+    """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
+    (--target): plain text is the padding, ``BEFORE:AFTER`` per axis, and JSON leads
+    with it."""
+    from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, size_text
+
+    explanation = explain_layer(result, batch, layout) if explain else None
+    padding = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
+    lines = [f"padding for the target: {padding}"] if solved else []
+    lines += explanation or []
+
+    def json_obj() -> dict[str, Any]:
+        obj = layer_json(result, batch, layout, explanation)
+        return {"padding": [list(a.padding) for a in result.axes], **obj} if solved else obj
+
+    write(
+        fmt,
+        output,
+        json_obj=json_obj,
+        plain=lambda: padding if solved else size_text(result.output),
+        explanation=explanation,
+        table=lambda stream, colour: render_layer_table(
+            result, batch, layout, lines, stream, colour
+        ),
+    )
+
+
+def write_stack(
+    stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
+) -> None:
+    """A stack of layers: per layer shapes and receptive fields, then the totals."""
+    from hw3cli.output.conv import size_text
+    from hw3cli.output.network import explain_stack, render_stack_table, stack_json
+
+    explanation = explain_stack(stack, batch, layout) if explain else None
+    write(
+        fmt,
+        output,
+        json_obj=lambda: stack_json(stack, batch, layout, explanation),
+        plain=lambda: size_text(stack.output),
+        explanation=explanation,
+        table=lambda stream, colour: render_stack_table(
+            stack, batch, layout, explanation, stream, colour
+        ),
+    )
+
+
+def write_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
+    """One axis of a layer drawn: its windows over the padded input."""
+    from hw3cli.output.diagram import draw_axis, render
+    from hw3cli.tensor_io.jsontext import dumps
+
+    names = [a.name for a in result.axes]
+    chosen = axis.upper() if axis is not None else names[0]
+    if chosen not in names:
+        raise InputError(f"no axis {axis!r}; this layer has {', '.join(names)}", where="--axis")
+    width, _ = formats.terminal_size(formats.stdout_is_terminal())
+    lines = draw_axis(result.axes[names.index(chosen)], result.spec.kind, width)
+    if formats.resolve_format(fmt.lower(), fallback="plain", output=output) == "json":
+        formats.write_text(dumps({"axis": chosen, "diagram": lines}), output)
+    else:
+        formats.write_table(lambda stream, colour: render(lines, stream, colour), output)
+
+
+def write(
+    fmt: str,
+    output: str | None,
+    *,
+    json_obj: Callable[[], Any],
+    plain: Callable[[], str],
+    explanation: list[str] | None,
+    table: Callable[[IO[str], bool], None],
+) -> None:
+    """The one place conv-shape output is written, in the resolved format."""
+    fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    if fmt == "json":
+        from hw3cli.tensor_io.jsontext import dumps
+
+        text = dumps(json_obj())
+    elif fmt == "plain":
+        text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
+    elif fmt == "table":
+        formats.write_table(table, output)
+        return
+    else:
+        raise InputError(
+            f"conv-shape cannot write {fmt}", where="--format", hint="use json, plain or table"
+        )
+    formats.write_text(text, output)
+
+
+def write_min_input(
+    sizes: tuple[int, ...],
+    stack: Any,
+    layers: int,
+    batch: int,
+    in_channels: int,
+    layout: Layout,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """--min-input: the smallest input every layer accepts, and what it gives."""
+    from hw3cli.core.layout import axis_names
+    from hw3cli.output.conv import size_text
+
+    n = len(sizes)
+    names = axis_names(n, layout)
+    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    if resolved == "json":
+        from hw3cli.tensor_io.jsontext import dumps
+
+        text = dumps(
+            {
+                "min_input": list(sizes),
+                "layout": layout_name(n, layout),
+                "input_shape": list(full_shape(batch, in_channels, sizes, layout)),
+                "output_shape": list(full_shape(batch, stack.out_channels, stack.output, layout)),
+            }
+        )
+    elif resolved == "table":
+        text = (
+            f"smallest input: {size_text(sizes)} ({', '.join(names)}); it gives "
+            f"{size_text(stack.output)} after {layers} layer{'s' if layers > 1 else ''}\n"
+        )
+    else:
+        text = size_text(sizes) + "\n"
+    formats.write_text(text, output)
