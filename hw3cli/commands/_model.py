@@ -44,16 +44,17 @@ def run_printed(
     output: str | None,
 ) -> None:
     """Run the model on ``batch x in_channels x input_size`` and write the result."""
-    from hw3cli.core.model import Leaf, declared_in_channels, run_model
+    from hw3cli.core.model import Leaf, declared_in_channels, run_model, starts_with_linear
     from hw3cli.output import model as out
     from hw3cli.output.shapes import write
 
     if input_size is None:
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 224x224")
     channels = in_channels if in_channels is not None else declared_in_channels(root)
-    if channels is None:
-        channels = 1
-    shape = (channels, *input_size)
+    if channels is None and len(input_size) == 1 and starts_with_linear(root):
+        shape: tuple[int, ...] = input_size  # a multilayer perceptron: --input is the features
+    else:
+        shape = (channels or 1, *input_size)
     resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     seen: list[Leaf] = []
     try:

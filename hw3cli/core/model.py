@@ -449,6 +449,12 @@ def declared_in_channels(root: Node) -> int | None:
     return None
 
 
+def starts_with_linear(root: Node) -> bool:
+    """Whether the first layer that changes the shape is a Linear (a multilayer perceptron)."""
+    first = _first_changing(root)
+    return first is not None and canonical_kind(first.kind, 1) == "Linear"
+
+
 def _leaves(node: Node) -> list[Node]:
     out: list[Node] = []
     stack = [node]

@@ -417,3 +417,19 @@ def test_the_layers_before_a_failure_are_shown_in_a_table() -> None:
     err = assert_clean_error(result)
     assert "classifier.2" in err
     assert "the layers before" in result.stdout and "1x4608" in result.stdout
+
+
+MLP = """MLP(
+  (fc1): Linear(in_features=784, out_features=128, bias=True)
+  (relu): ReLU()
+  (fc2): Linear(in_features=128, out_features=10, bias=True)
+)
+"""
+
+
+@pytest.mark.parametrize("size", ["784", "28x28"])
+def test_a_multilayer_perceptron_takes_features_or_an_image(size: str) -> None:
+    # 784 is the features; a 28x28 image is flattened by the model's forward (a warning)
+    data = _json(["--net", "-", "--input", size], MLP)
+    assert data["output_shape"] == [1, 10] and data["params"] == 784 * 128 + 128 + 1290
+    assert bool(data["warnings"]) == ("x" in size)
