@@ -44,7 +44,12 @@ SHORT_HELP = {
     "completion": "Print a shell completion script.",
 }
 
-CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT_SETTINGS: dict[str, Any] = {
+    "help_option_names": ["-h", "--help"],
+    "max_content_width": 100,
+    # every option's default may come from HW3_<COMMAND>_<OPTION> (HW3_CONV_SHAPE_LAYOUT)
+    "auto_envvar_prefix": "HW3",
+}
 
 
 class ReportedError(click.ClickException):
@@ -190,6 +195,8 @@ Examples:
 \b
 Exit status: 0 success, 1 a requested check failed (--strict, --expect,
 --check), 2 bad usage or input, 70 an internal error (please report it).
+Defaults from the environment: HW3_<COMMAND>_<OPTION>, e.g.
+HW3_CONV_SHAPE_LAYOUT=nchw; an option on the command line wins.
 Run 'hw3 COMMAND -h' for the options and examples of a command.
 """
 

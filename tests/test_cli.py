@@ -218,3 +218,13 @@ def test_the_help_list_of_commands_is_each_commands_short_help() -> None:
         command = cli.get_command(ctx, name)
         assert command is not None and command.short_help == text
         assert f"  {name}" in invoke(["--help"]).stdout
+
+
+def test_defaults_from_the_environment_and_the_command_line_wins() -> None:
+    # Click's auto_envvar_prefix: HW3_<COMMAND>_<OPTION>
+    args = ["conv-shape", "--input", "32x32", "--kernel", "3", "--format", "json"]
+    env_only = invoke(args, HW3_CONV_SHAPE_LAYOUT="nchw")
+    assert '"layout": "NCHW"' in env_only.stdout
+    both = invoke([*args, "--layout", "nhwc"], HW3_CONV_SHAPE_LAYOUT="nchw")
+    assert '"layout": "NHWC"' in both.stdout
+    assert "HW3_CONV_SHAPE_LAYOUT" in invoke(["--help"]).stdout

@@ -33,8 +33,10 @@ Examples:
   hw3 conv-shape --input 16x16 --kernel 4 --stride 2 --padding 1 --transposed
   hw3 conv-shape --input 32x32 --kernel 3 --format json | jq .output_shape
   hw3 conv-shape --input 32x32 --kernel 3 --expect 30x30   # exit 1 if not
-  hw3 conv-shape --input 224 --net examples/alexnet.json --in-channels 3
+  hw3 conv-shape --input 224x224 --net examples/alexnet.json --in-channels 3
       a whole network: shapes, receptive fields, parameters, MACs per layer
+  hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --format table
+      a model as print(model) shows it, layer by layer
   hw3 conv-shape --input 32 --layer "conv k=3 p=1 out=16" --layer "pool max k=2"
   hw3 conv-shape --input 224 --kernel 3 --stride 2 --target 112
       the padding that gives 112: 0:1
