@@ -112,6 +112,7 @@ def bn_grad(
     from hw3cli.core.blocks import rows_per_block
     from hw3cli.errors import InputError
     from hw3cli.output import batchnorm as out
+    from hw3cli.output import formats
 
     # options -> inputs
     nm.start_progress(input_file, *([dy_file] if dy_file else []))
@@ -154,6 +155,8 @@ def bn_grad(
 
     stats = bn.statistics(s, bn.moments(pairs(), axis))
     bn.check_outputs(stats, pairs())
+    for warning in stats.warnings:
+        formats.warn(warning)
 
     def per_sample(name: str) -> Iterator[Array]:
         for xb, dyb in pairs():

@@ -263,6 +263,7 @@ class BatchNormStats:
     bounds: dict[str, float]
     running_mean: Array | None = None
     running_var: Array | None = None
+    warnings: tuple[str, ...] = ()
 
     def feature(self, v: Array) -> Array:
         """A vector of length C shaped to broadcast against x."""
@@ -389,6 +390,7 @@ def statistics(s: BatchNormSetup, mo: Moments) -> BatchNormStats:
             "dx": (dx + float(np.max(np.abs(dmu))) / m) * 1.01,
         }
         stats = BatchNormStats(
+            warnings=_degenerate_features(var, eps, invstd) if s.training else (),
             setup=s,
             mean=mean,
             var=var,
@@ -409,6 +411,21 @@ def statistics(s: BatchNormSetup, mo: Moments) -> BatchNormStats:
         stats,
     )
     return stats
+
+
+def _degenerate_features(var: Array, eps: float, invstd: Array) -> tuple[str, ...]:
+    """A warning per feature whose variance is below eps (0 for a constant feature): its
+    xhat is about 0 and its dx is dxhat scaled by 1/sqrt(var + eps), 316 for eps = 1e-5."""
+    low = np.flatnonzero(var < eps)
+    if not low.size:
+        return ()
+    shown = ", ".join(str(int(j)) for j in low[:5]) + (", ..." if low.size > 5 else "")
+    j = int(low[0])
+    return (
+        f"feature{'s' if low.size > 1 else ''} {shown}: variance {float(var[j]):.3g} is below "
+        f"eps = {eps:g}, so xhat is about 0 and dx is dxhat scaled by 1/sqrt(var + eps) = "
+        f"{float(invstd[j]):.3g} (a constant feature, or values closer than sqrt(eps))",
+    )
 
 
 def per_sample(stats: BatchNormStats, name: str, x: Array, dy: Array) -> Array:

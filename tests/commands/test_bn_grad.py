@@ -488,3 +488,16 @@ def test_dy_as_a_list_for_a_column_of_x(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     got = np.loadtxt(result.stdout.splitlines(), delimiter=",")
     np.testing.assert_allclose(got, HAND_DX[:, 0], rtol=1e-14)  # feature 0 above
+
+
+def test_a_constant_feature_is_named_on_stderr_and_the_numbers_stay() -> None:
+    # feature 0 is constant: var 0 < eps, xhat 0, dx = dxhat / sqrt(eps) = 316.2... * dxhat
+    x = [[1.0, 2.0], [1.0, 3.0], [1.0, 5.0]]
+    dy = [[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]]
+    result = invoke(["bn-grad", "--format", "json"], json.dumps({"x": x, "dy": dy}))
+    assert result.exit_code == 0
+    assert "Warning: feature 0: variance 0 is below eps = 1e-05" in result.stderr
+    assert "316" in result.stderr and "feature 1" not in result.stderr
+    data = json.loads(result.stdout)
+    np.testing.assert_allclose(np.array(data["xhat"])[:, 0], 0.0)
+    assert data["dx"] == batchnorm(np.array(x), np.array(dy)).dx.tolist()
