@@ -228,3 +228,35 @@ def test_defaults_from_the_environment_and_the_command_line_wins() -> None:
     both = invoke([*args, "--layout", "nhwc"], HW3_CONV_SHAPE_LAYOUT="nchw")
     assert '"layout": "NHWC"' in both.stdout
     assert "HW3_CONV_SHAPE_LAYOUT" in invoke(["--help"]).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code"),
+    [
+        (["conv-shape", "--input", "32x32", "--kernel", "3", "-q"], None, 0),
+        (
+            ["conv-shape", "--input", "32x32", "--kernel", "3", "--quiet", "--expect", "30x30"],
+            None,
+            0,
+        ),
+        (["conv-shape", "--input", "32x32", "--kernel", "3", "-q", "--expect", "31x31"], None, 1),
+        (
+            ["conv-shape", "--input", "32", "--kernel", "3", "--stride", "2", "-q", "--strict"],
+            None,
+            1,
+        ),
+        (
+            ["bn-grad", "-q", "--check"],
+            '{"x": [[1, 2], [3, 5], [4, 4]], "dy": [[1, 0], [0, 1], [1, 1]]}',
+            0,
+        ),
+        (["softmax-grad", "-q", "--labels", "0"], '{"logits": [[1.0, 2.0]]}', 0),
+        (["completion", "bash", "-q"], None, 0),
+    ],
+)
+def test_quiet_prints_nothing_on_stdout(args: list[str], stdin: str | None, code: int) -> None:
+    result = invoke(args, stdin)
+    assert result.exit_code == code, result.stderr
+    assert result.stdout == ""
+    if code == 1:  # a failed assertion still says why, on stderr
+        assert "--expect" in result.stderr or "--strict" in result.stderr

@@ -221,6 +221,27 @@ def layout_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from hw3cli.output.formats import silence_stdout
+
+        silence_stdout()
+
+
+def quiet_option(f: F) -> F:
+    """-q/--quiet: nothing on stdout; the exit status answers, and warnings and failures
+    still explain themselves on stderr."""
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_quiet,
+        help="Print nothing on stdout: the exit status answers (--expect, --strict, "
+        "--check); failures still explain themselves on stderr.",
+    )(f)
+
+
 def output_option(f: F) -> F:
     return click.option(
         "-o",
@@ -302,6 +323,7 @@ def numeric_options(f: F) -> F:
             default=None,
             help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
         ),
+        quiet_option,
         click.option(  # rows computed at a time [default: a few MB]; tests make it small
             "--block-rows",
             type=click.IntRange(min=1),

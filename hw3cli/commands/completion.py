@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hw3cli.commands._options import quiet_option
+
 SHELLS = ("bash", "zsh", "fish")
 
 EPILOG = """\b
@@ -28,6 +30,7 @@ def completion_script(shell: str) -> str:
 
 @click.command("completion", epilog=EPILOG, short_help="Print a shell completion script.")
 @click.argument("shell", type=click.Choice(SHELLS))
+@quiet_option
 def completion(shell: str) -> None:
     """Print the completion script for SHELL (bash, zsh or fish).
 

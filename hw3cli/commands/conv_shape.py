@@ -12,6 +12,7 @@ from hw3cli.commands._options import (
     format_option,
     layout_option,
     output_option,
+    quiet_option,
 )
 from hw3cli.core.layout import Layout, axis_names
 from hw3cli.errors import CheckFailed, InputError
@@ -141,6 +142,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 )
 @format_option(("auto", "table", "json", "plain"), "plain")
 @output_option
+@quiet_option
 @click.pass_context
 def conv_shape(
     ctx: click.Context,

@@ -8,6 +8,7 @@ command's format for scripts. With ``-o FILE`` the extension decides (``.json``,
 from __future__ import annotations
 
 import errno
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,18 @@ from contextlib import contextmanager
 from typing import IO
 
 EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".npz": "npz", ".txt": "plain"}
+
+
+class _Discard(io.StringIO):
+    """A stdout that keeps nothing (--quiet)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def silence_stdout() -> None:
+    """--quiet: whatever is written to stdout from now on is dropped."""
+    sys.stdout = _Discard()
 
 
 def stdout_is_terminal() -> bool:
