@@ -66,10 +66,13 @@ _HINT = "give a file (hw3 bn-grad batch.json) or pipe data in (cat x.csv | hw3 b
 )
 @click.option(
     "--emit",
-    type=click.Choice(("dx", "dxhat", "xhat", "y")),
+    type=click.Choice(
+        ("dx", "dxhat", "xhat", "y", "mean", "var", "dvar", "dmu", "dgamma", "dbeta")
+    ),
     default="dx",
     show_default=True,
-    help="The per-sample quantity written as CSV.",
+    help="What CSV holds: a per-sample quantity (one row per sample), or a per-feature one "
+    "(one row).",
 )
 @click.option("--explain", is_flag=True, help="Walk through the six derivatives.")
 @click.option(
@@ -196,14 +199,23 @@ def bn_grad(
 
     # -> emit
     affine = not no_affine
+    if not affine and emit in ("dgamma", "dbeta"):
+        raise InputError(f"there is no {emit} without gamma and beta", where="--no-affine")
     sample_shape = (x.shape[0],) if inputs.squeeze else x.shape
+    per_feature = emit not in bn.PER_SAMPLE
+
+    def emitted() -> Iterator[Array]:
+        if per_feature:  # one row of C values
+            return iter([getattr(stats, emit).reshape(1, -1)])
+        return per_sample(emit)
+
     nm.emit(
         resolved,
         output,
         nm.Emission(
             header=inputs.doc.header,
-            matrix_shape=sample_shape,
-            matrix=lambda: per_sample(emit),
+            matrix_shape=(1, c) if per_feature else sample_shape,
+            matrix=emitted,
             members=lambda: out.npz_members(stats, per_sample, sample_shape, affine),
             json_obj=lambda extra: out.result_json(whole(), extra, affine),
             table=lambda stream, colour: out.render_table(

@@ -501,3 +501,26 @@ def test_a_constant_feature_is_named_on_stderr_and_the_numbers_stay() -> None:
     data = json.loads(result.stdout)
     np.testing.assert_allclose(np.array(data["xhat"])[:, 0], 0.0)
     assert data["dx"] == batchnorm(np.array(x), np.array(dy)).dx.tolist()
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "dvar", "dmu", "dgamma", "dbeta"])
+def test_emit_a_per_feature_quantity_as_one_row_with_the_header(name: str) -> None:
+    x, dy = _data((6, 3))
+    csv_x = "a,b,c\n" + _csv(x)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "dy.csv").write_text(_csv(dy))
+        result = invoke(["bn-grad", "--dy", str(Path(tmp) / "dy.csv"), "--emit", name], csv_x)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "a,b,c" and len(lines) == 2
+    got = np.array([float(v) for v in lines[1].split(",")])
+    np.testing.assert_array_equal(got, getattr(batchnorm(x, dy), name))
+
+
+def test_emit_dgamma_without_affine_is_refused() -> None:
+    x, dy = _data()
+    doc = json.dumps({"x": x.tolist(), "dy": dy.tolist()})
+    err = assert_clean_error(invoke(["bn-grad", "--no-affine", "--emit", "dgamma"], doc))
+    assert "no dgamma without gamma and beta" in err
