@@ -118,6 +118,26 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, SHORT_HELP[name]) for name in self.list_commands(ctx)])
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's, with the command meant named when a prefix or a near spelling was
+        typed (``hw3 conv`` -> conv-shape)."""
+        name = args[0] if args else ""
+        known = name in COMMANDS or name.startswith("-") or ctx.resilient_parsing
+        if name and not known:
+            import difflib
+
+            meant = [c for c in COMMANDS if c.startswith(name)] or difflib.get_close_matches(
+                name, list(COMMANDS), n=1, cutoff=0.5
+            )
+            if meant:
+                suggestion = " ".join(["hw3", meant[0], *args[1:]])
+                raise click.UsageError(
+                    f"no command {name!r}; did you mean {meant[0]!r}? {suggestion}", ctx
+                )
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name]

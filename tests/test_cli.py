@@ -260,3 +260,12 @@ def test_quiet_prints_nothing_on_stdout(args: list[str], stdin: str | None, code
     assert result.stdout == ""
     if code == 1:  # a failed assertion still says why, on stderr
         assert "--expect" in result.stderr or "--strict" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("conv", "conv-shape"), ("bn", "bn-grad"), ("sofmax-grad", "softmax-grad")]
+)
+def test_a_near_command_name_is_suggested(typed: str, meant: str) -> None:
+    result = invoke([typed, "--input", "3"])
+    assert result.exit_code == 2
+    assert f"did you mean {meant!r}? hw3 {meant} --input 3" in result.stderr

@@ -72,7 +72,11 @@ def test_bash_completes_options() -> None:
         ("conv-shape", "--pool", ["max", "avg"]),
         ("bn-grad", "--format", ["auto", "table", "json", "csv", "npz"]),
         ("bn-grad", "--input-format", ["auto", "csv", "json", "npy", "npz"]),
-        ("bn-grad", "--emit", ["dx", "dxhat", "xhat", "y"]),
+        (
+            "bn-grad",
+            "--emit",
+            ["dx", "dxhat", "xhat", "y", "mean", "var", "dvar", "dmu", "dgamma", "dbeta"],
+        ),
         ("bn-grad", "--layout", ["bwhc", "nhwc", "nchw"]),
         ("softmax-grad", "--reduction", ["none", "sum", "mean"]),
         ("softmax-grad", "--emit", ["grad", "probs"]),
