@@ -246,6 +246,13 @@ def conv_shape(
     if not 1 <= n <= MAX_AXES:
         raise InputError(f"1 to 3 spatial axes, got {n}", where="--input")
     names = axis_names(n, lay)
+    if n == 3 and input_size[2] <= 4:
+        size = "x".join(map(str, input_size[:2]))
+        formats.warn(
+            f"--input {'x'.join(map(str, input_size))} has 3 spatial axes: a 3-D input (a "
+            f"volume, Conv3d). If {input_size[2]} is the number of channels, give --input "
+            f"{size} --in-channels {input_size[2]}"
+        )
     if not stacked:
         _check_option_lengths(n, kernel, stride, dilation, output_padding, padding)
     if expect is not None:

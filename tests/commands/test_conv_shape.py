@@ -327,3 +327,12 @@ def test_start_past_the_float_range(fmt: str) -> None:
 def test_numbers_too_long_to_print_are_clean_errors(args: list[str]) -> None:
     stderr = assert_clean_error(invoke(["conv-shape", *args]))
     assert "more than 2000 digits" in stderr
+
+
+def test_a_small_third_axis_is_taken_for_channels_and_said_so() -> None:
+    # 32x32x3 is a 3-D input; the likely meaning, 3 channels, is suggested on stderr
+    result = invoke(["conv-shape", "--input", "32x32x3", "--kernel", "3,3,1"])
+    assert result.exit_code == 0 and result.stdout == "30x30x3\n"
+    assert "--input 32x32 --in-channels 3" in result.stderr
+    quiet = invoke(["conv-shape", "--input", "32x32x16", "--kernel", "3"])
+    assert quiet.stderr == ""
