@@ -67,7 +67,7 @@ def test_bash_completes_options() -> None:
 @pytest.mark.parametrize(
     ("command", "option", "choices"),
     [
-        ("conv-shape", "--format", ["auto", "table", "json", "plain"]),
+        ("conv-shape", "--format", ["auto", "table", "json", "plain", "csv"]),
         ("conv-shape", "--layout", ["bwhc", "nhwc", "nchw"]),
         ("conv-shape", "--pool", ["max", "avg"]),
         ("bn-grad", "--format", ["auto", "table", "json", "csv", "npz"]),
@@ -112,7 +112,7 @@ def _zsh(words: list[str]) -> list[str]:
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completes_commands_and_choices() -> None:
     assert {"conv-shape", "completion"} <= set(_zsh(["hw3", ""]))
-    assert _zsh(["hw3", "conv-shape", "--format", ""]) == ["auto", "table", "json", "plain"]
+    assert _zsh(["hw3", "conv-shape", "--format", ""]) == ["auto", "table", "json", "plain", "csv"]
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")

@@ -79,6 +79,7 @@ def run_printed(
         plain=lambda: out.model_plain(result, batch),
         explanation=None,
         table=lambda stream, colour: out.render_model_table(result, batch, stream, colour, depth),
+        rows=lambda: out.model_rows(result, batch),
     )
     if resolved != "table":  # (the table shows them itself)
         for warning in result.warnings:

@@ -140,7 +140,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     metavar="WxH",
     help="Exit 1 unless the output spatial size is this.",
 )
-@format_option(("auto", "table", "json", "plain"), "plain")
+@format_option(("auto", "table", "json", "plain", "csv"), "plain")
 @output_option
 @quiet_option
 @click.pass_context

@@ -42,6 +42,20 @@ def model_json(result: ModelResult, batch: int) -> dict[str, Any]:
     }
 
 
+def model_rows(result: ModelResult, batch: int) -> list[dict[str, Any]]:
+    """One CSV row per layer: name, kind, output shape, params, MACs."""
+    return [
+        {
+            "name": leaf.name,
+            "kind": leaf.kind,
+            "output_shape": "x".join(map(str, _shape(batch, leaf.output))),
+            "params": leaf.params,
+            "macs": leaf.macs,
+        }
+        for leaf in result.leaves
+    ]
+
+
 def model_plain(result: ModelResult, batch: int) -> str:
     """The final shape, ``1x7`` (batch first)."""
     return "x".join(map(str, _shape(batch, result.output)))

@@ -45,6 +45,17 @@ def write_layer(
         table=lambda stream, colour: render_layer_table(
             result, batch, layout, lines, stream, colour
         ),
+        rows=lambda: [
+            {
+                "name": result.spec.name or result.spec.kind,
+                "kind": result.spec.kind,
+                "output_shape": _shape_text(
+                    full_shape(batch, result.out_channels, result.output, layout)
+                ),
+                "params": result.params,
+                "macs": result.macs,
+            }
+        ],
     )
 
 
@@ -65,6 +76,7 @@ def write_stack(
         table=lambda stream, colour: render_stack_table(
             stack, batch, layout, explanation, stream, colour
         ),
+        rows=lambda: stack_rows(stack, batch, layout),
     )
 
 
@@ -93,9 +105,13 @@ def write(
     plain: Callable[[], str],
     explanation: list[str] | None,
     table: Callable[[IO[str], bool], None],
+    rows: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> None:
-    """The one place conv-shape output is written, in the resolved format."""
-    fmt = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    """The one place conv-shape output is written, in the resolved format. ``rows``: one
+    dict per layer, for CSV (its keys the header)."""
+    fmt = formats.resolve_format(
+        fmt.lower(), fallback="plain", output=output, allowed=("json", "plain", "table", "csv")
+    )
     if fmt == "json":
         from hw3cli.tensor_io.jsontext import dumps
 
@@ -105,11 +121,50 @@ def write(
     elif fmt == "table":
         formats.write_table(table, output)
         return
+    elif fmt == "csv" and rows is not None:
+        text = csv_text(rows())
     else:
         raise InputError(
-            f"conv-shape cannot write {fmt}", where="--format", hint="use json, plain or table"
+            f"conv-shape cannot write {fmt} here",
+            where="--format",
+            hint="use json, plain or table",
         )
     formats.write_text(text, output)
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows of a table as CSV, the keys of the first row as the header."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _shape_text(shape: Any) -> str:
+    return "x".join(map(str, shape))
+
+
+def stack_rows(stack: Any, batch: int, layout: Layout) -> list[dict[str, Any]]:
+    """One row per layer: name, kind, output shape, params, MACs, receptive field per axis."""
+    rows = []
+    for layer in stack.layers:
+        r = layer.result
+        row: dict[str, Any] = {
+            "name": layer.name,
+            "kind": r.spec.kind,
+            "output_shape": _shape_text(full_shape(batch, r.out_channels, r.output, layout)),
+            "params": r.params,
+            "macs": r.macs,
+        }
+        for axis, field in zip(r.axes, layer.fields, strict=True):
+            rf = field.receptive_field
+            row[f"receptive_field_{axis.name}"] = "" if rf is None else rf
+        rows.append(row)
+    return rows
 
 
 def write_min_input(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_clean_error, invoke
+from tests.conftest import ROOT, assert_clean_error, invoke
 
 
 def test_card_example_plain() -> None:
@@ -230,7 +230,7 @@ def test_error_leaves_existing_output_untouched(tmp_path: Path) -> None:
         ),
         (["--input", "8", "--kernel", "3", "--pool", "max", "--transposed"], ["exclude"]),
         (["--input", "8", "--kernel", "3", "--padding", "same", "--transposed"], ["same"]),
-        (["--input", "8", "--kernel", "3", "--format", "csv"], ["--format"]),
+        (["--input", "8", "--kernel", "3", "--format", "npz"], ["--format"]),
         (["--input", "8", "--kernel", "3", "--expect", "1x2"], ["--expect"]),
         (["--input", "8"], ["--kernel"]),
         (["--input", "0", "--kernel", "1"], ["input size"]),
@@ -336,3 +336,27 @@ def test_a_small_third_axis_is_taken_for_channels_and_said_so() -> None:
     assert "--input 32x32 --in-channels 3" in result.stderr
     quiet = invoke(["conv-shape", "--input", "32x32x16", "--kernel", "3"])
     assert quiet.stderr == ""
+
+
+def test_csv_has_one_row_per_layer_for_spreadsheets() -> None:
+    # AlexNet's first layer: 11x11, stride 4, padding 2 on 224: 55, receptive field 11;
+    # then a 3x3 pool of stride 2: 27, receptive field 11 + 2*4 = 19
+    args = ["conv-shape", "--input", "224x224", "--in-channels", "3", "--format", "csv"]
+    result = invoke([*args, "--net", str(ROOT / "examples" / "alexnet.json")])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "name,kind,output_shape,params,macs,receptive_field_W,receptive_field_H"
+    assert lines[1] == "conv1,conv,1x55x55x64,23296,70276800,11,11"
+    assert lines[2].startswith("pool1,maxpool,1x27x27x64,0,0,19,19")
+    model = invoke(
+        [
+            "conv-shape",
+            "--input",
+            "48x48",
+            "--format",
+            "csv",
+            "--net",
+            str(ROOT / "examples" / "models" / "emotion_cnn.txt"),
+        ]
+    )
+    assert model.stdout.splitlines()[1] == "features.0,Conv2d,1x32x48x48,320,663552"
