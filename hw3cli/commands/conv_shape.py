@@ -121,6 +121,11 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     metavar="WxH",
     help="Solve for the padding that gives this output.",
 )
+@click.option(
+    "--symmetric",
+    is_flag=True,
+    help="With --target: plain output is the padding p on both sides (PyTorch's padding=p).",
+)
 @click.option("--min-input", is_flag=True, help="The smallest input every layer accepts.")
 @click.option("--diagram", is_flag=True, help="Draw one axis of the layer.")
 @click.option("--axis", default=None, metavar="NAME", help="The axis --diagram draws.")
@@ -163,6 +168,7 @@ def conv_shape(
     net_file: str | None,
     layer_specs: tuple[str, ...],
     target: tuple[int, ...] | None,
+    symmetric: bool,
     min_input: bool,
     diagram: bool,
     axis: str | None,
@@ -258,12 +264,32 @@ def conv_shape(
     if expect is not None:
         expect = per_axis(expect, n, "--expect")
 
+    symmetric_pads = None
     if target is not None:
-        from hw3cli.core.network import solve_padding, with_padding
+        from hw3cli.core.network import solve_padding, symmetric_padding, with_padding
 
         target = per_axis(target, n, "--target")
         pads = solve_padding(specs[0], input_size, target, names)
+        symmetric_pads = symmetric_padding(specs[0], input_size, target)
+        if symmetric and None in symmetric_pads:
+            a = symmetric_pads.index(None)
+            raise InputError(
+                f"no padding p on both sides gives {target[a]} on axis {names[a]}; the "
+                f"smallest padding that does is {pads[a][0]}:{pads[a][1]}",
+                where="--symmetric",
+                hint="pad asymmetrically (nn.ZeroPad2d before the layer), or change the "
+                "kernel or stride",
+            )
         specs = [with_padding(specs[0], pads)]
+        kernels = specs[0].kernel if len(specs[0].kernel) == n else specs[0].kernel * n
+        for a, (before, after) in enumerate(pads):
+            if max(before, after) >= kernels[a]:
+                formats.warn(
+                    f"axis {names[a]}: a padding of {max(before, after)} is at least the kernel "
+                    f"{kernels[a]}: some windows hold only padding"
+                )
+    elif symmetric:
+        raise InputError("works with --target", where="--symmetric")
 
     if stacked and target is None and not diagram:
         from hw3cli.core.network import apply_stack
@@ -285,7 +311,17 @@ def conv_shape(
     if diagram:
         write_diagram(result, axis, fmt, output)
     else:
-        write_layer(result, batch, lay, explain, fmt, output, solved=target is not None)
+        write_layer(
+            result,
+            batch,
+            lay,
+            explain,
+            fmt,
+            output,
+            solved=target is not None,
+            symmetric=symmetric_pads,
+            plain_symmetric=symmetric,
+        )
     for message in result.warnings:  # after the result, which a reader looks at first
         formats.warn(message)
     check(result.output, result, strict, expect, dropped=result.dropped)

@@ -233,6 +233,43 @@ def solve_padding(
     return tuple(pads)
 
 
+def symmetric_padding(
+    spec: LayerSpec,
+    input_size: tuple[int, ...],
+    target: tuple[int, ...],
+) -> tuple[int | None, ...]:
+    """Per axis, the smallest p for which padding p on both sides (PyTorch's
+    ``nn.Conv2d(padding=p)``) gives ``target``, or None where none does.
+
+    The output is monotone in the total padding P = 2p, and the totals that give the
+    target form the intervals of `padding_candidates` (one value for a transposed
+    convolution): p is ceil(P/2) for the smallest P of an interval, or one more, checked
+    by the layer's own formula.
+    """
+    n = len(input_size)
+    kernel, stride, dilation, op = axis_values(spec, n)
+    found: list[int | None] = []
+    for a in range(n):
+        i, k, s, d, t = input_size[a], kernel[a], stride[a], dilation[a], target[a]
+        kk = effective_kernel(k, d)
+        if spec.transposed:
+            total = (i - 1) * s + kk + op[a] - t
+            choices = [total // 2] if total >= 0 and total % 2 == 0 else []
+        else:
+            totals = padding_candidates(i, kk, s, t)
+            choices = sorted({max(0, -(-c // 2)) + extra for c in totals for extra in (0, 1)})
+        limit = k // 2 if spec.pool is not None else None
+        best = None
+        for p in choices:
+            if limit is not None and p > limit:
+                continue
+            if t >= 1 and axis_output_size(spec, i, k, s, d, (p, p), op[a]) == t:
+                best = p
+                break
+        found.append(best)
+    return tuple(found)
+
+
 def smallest_input(
     spec: LayerSpec, k: int, s: int, d: int, pad: Padding | None, op: int, need: int
 ) -> int:

@@ -21,26 +21,42 @@ def write_layer(
     output: str | None,
     *,
     solved: bool = False,
+    symmetric: tuple[int | None, ...] | None = None,
+    plain_symmetric: bool = False,
 ) -> None:
     """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
-    (--target): plain text is the padding, ``BEFORE:AFTER`` per axis, and JSON leads
-    with it."""
+    (--target): plain text is the padding, ``BEFORE:AFTER`` per axis (with
+    ``plain_symmetric``, the symmetric padding p per axis), and JSON leads with both
+    (``symmetric_padding``: p per axis, or null where none gives the target)."""
     from hw3cli.output.conv import explain_layer, layer_json, render_layer_table, size_text
 
     explanation = explain_layer(result, batch, layout) if explain else None
     padding = ",".join(f"{a.padding[0]}:{a.padding[1]}" for a in result.axes)
     lines = [f"padding for the target: {padding}"] if solved else []
+    if solved and symmetric is not None:
+        same = ",".join("none" if p is None else str(p) for p in symmetric)
+        lines.append(f"symmetric padding (PyTorch's padding=p): {same}")
     lines += explanation or []
 
     def json_obj() -> dict[str, Any]:
         obj = layer_json(result, batch, layout, explanation)
-        return {"padding": [list(a.padding) for a in result.axes], **obj} if solved else obj
+        if not solved:
+            return obj
+        head: dict[str, Any] = {"padding": [list(a.padding) for a in result.axes]}
+        if symmetric is not None:
+            head["symmetric_padding"] = list(symmetric)
+        return {**head, **obj}
+
+    def plain() -> str:
+        if plain_symmetric and symmetric is not None:
+            return ",".join(str(p) for p in symmetric)
+        return padding if solved else size_text(result.output)
 
     write(
         fmt,
         output,
         json_obj=json_obj,
-        plain=lambda: padding if solved else size_text(result.output),
+        plain=plain,
         explanation=explanation,
         table=lambda stream, colour: render_layer_table(
             result, batch, layout, lines, stream, colour

@@ -360,3 +360,21 @@ def test_csv_has_one_row_per_layer_for_spreadsheets() -> None:
         ]
     )
     assert model.stdout.splitlines()[1] == "features.0,Conv2d,1x32x48x48,320,663552"
+
+
+def test_target_also_gives_the_symmetric_padding_pytorch_takes() -> None:
+    # 224, k=3, s=2 -> 112: the smallest total is 1 (0:1); symmetric p = 1 gives
+    # floor((224 + 2 - 3)/2) + 1 = 112 too. For 6, k=2, s=1 -> 6 the total must be 1: no
+    # symmetric padding exists (p = 0 gives 5, p = 1 gives 7)
+    args = ["conv-shape", "--input", "224", "--kernel", "3", "--stride", "2", "--target", "112"]
+    data = json.loads(invoke([*args, "--format", "json"]).stdout)
+    assert data["padding"] == [[0, 1]] and data["symmetric_padding"] == [1]
+    assert invoke([*args, "--symmetric"]).stdout == "1\n"
+    assert invoke(args).stdout == "0:1\n"
+    odd = ["conv-shape", "--input", "6", "--kernel", "2", "--target", "6"]
+    assert json.loads(invoke([*odd, "--format", "json"]).stdout)["symmetric_padding"] == [None]
+    err = assert_clean_error(invoke([*odd, "--symmetric"]))
+    assert "no padding p on both sides gives 6" in err and "0:1" in err
+    assert "works with --target" in assert_clean_error(
+        invoke(["conv-shape", "--input", "6", "--kernel", "2", "--symmetric"])
+    )
