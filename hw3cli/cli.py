@@ -209,8 +209,8 @@ EPILOG = """\b
 Examples:
   hw3 conv-shape --input 32x32 --kernel 3,3
   hw3 conv-shape --input 224 --kernel 3 --stride 2 --padding same --explain
-  cat x.csv | hw3 bn-grad --dy dy.csv > dx.csv
-  hw3 softmax-grad logits.csv --labels 2,0,1
+  cat examples/x.csv | hw3 bn-grad --dy examples/dy.csv > dx.csv
+  hw3 softmax-grad examples/logits.csv --labels 2,0,1
 
 \b
 Exit status: 0 success, 1 a requested check failed (--strict, --expect,

@@ -69,4 +69,4 @@ def test_waiting_on_a_terminal_is_refused_with_a_hint() -> None:
     os.close(leader)
     assert proc.returncode == 2
     assert b"Error: no input given and standard input is a terminal" in err
-    assert b"cat x.csv | hw3 bn-grad --dy dy.csv" in err
+    assert b"cat examples/x.csv | hw3 bn-grad --dy examples/dy.csv" in err

@@ -17,17 +17,17 @@ if TYPE_CHECKING:
 
 EPILOG = """\b
 Examples:
-  hw3 bn-grad batch.json
+  hw3 bn-grad examples/bn.json
       JSON {"x": [[...], ...], "dy": [[...], ...]} in, all ten quantities out
-  cat x.csv | hw3 bn-grad --dy dy.csv > dx.csv
+  cat examples/x.csv | hw3 bn-grad --dy examples/dy.csv > dx.csv
       CSV in, dx as CSV out (--emit xhat|y|dxhat|dx picks another)
-  hw3 bn-grad x.npy --dy dy.npy --gamma 1,2,3 -o grads.npz
-  hw3 bn-grad batch.json --check
+  hw3 bn-grad examples/x.npy --dy examples/dy.npy --gamma 1,2,3 -o grads.npz
+  hw3 bn-grad examples/bn.json --check
       compare dx, dgamma, dbeta with central differences; exit 1 if they differ
-  hw3 bn-grad batch.json --explain
+  hw3 bn-grad examples/bn.json --explain
       the source document's six derivatives with feature 0's numbers put in
-  hw3 bn-grad x.csv --dy dy.csv --expect my_dx.csv --rtol 1e-8
-      exit 1, with the worst differences, unless your dx matches
+  hw3 bn-grad examples/x.csv --dy examples/dy.csv --expect examples/my_dx.csv --rtol 1e-8
+      passes when your dx matches; else exit 1 with the worst differences
 
 \b
 JSON input keys: x, dy (same shape: m x D, or rank 4), and optionally gamma,
@@ -37,7 +37,10 @@ axis (bwhc and nhwc: last; nchw: second).
 """
 
 _JSON_KEYS = ("x", "dy", "gamma", "beta", "eps", "running_mean", "running_var", "momentum")
-_HINT = "give a file (hw3 bn-grad batch.json) or pipe data in (cat x.csv | hw3 bn-grad --dy dy.csv)"
+_HINT = (
+    "give a file (hw3 bn-grad examples/bn.json) or pipe data in "
+    "(cat examples/x.csv | hw3 bn-grad --dy examples/dy.csv)"
+)
 
 
 @click.command("bn-grad", epilog=EPILOG, short_help="Batch-norm forward and backward.")

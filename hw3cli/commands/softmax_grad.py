@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 
 EPILOG = """\b
 Examples:
-  hw3 softmax-grad logits.csv --labels 2,0,1
+  hw3 softmax-grad examples/logits.csv --labels 2,0,1
       dL/dz as CSV: each row is p - y (reduction sum, the default)
   echo '{"logits": [[2.0, 1.0, 0.1]], "target": [0]}' | hw3 softmax-grad --format json
-  hw3 softmax-grad logits.csv --target onehot.csv --reduction mean --label-smoothing 0.1
-  hw3 softmax-grad batch.json --weight 1,2,1 --ignore-index 0 --check
-  hw3 softmax-grad batch.json --jacobian -o out.json
+  hw3 softmax-grad examples/logits.csv --target examples/onehot.csv --label-smoothing 0.1
+  hw3 softmax-grad examples/softmax.json --weight 1,2,1 --ignore-index 0 --check
+  hw3 softmax-grad examples/softmax.json --jacobian -o out.json
       also the softmax Jacobian diag(p) - p p^T of every sample
-  hw3 softmax-grad batch.json --explain
+  hw3 softmax-grad examples/softmax.json --explain
       the derivation of dL/dz_j = p_j - y_j with one sample's numbers
 
 \b
@@ -36,8 +36,8 @@ non-ignored labels, or by N for probability targets).
 """
 
 _HINT = (
-    "give a file (hw3 softmax-grad logits.csv --labels 2,0,1) or pipe data in "
-    "(cat logits.csv | hw3 softmax-grad --labels 2,0,1)"
+    "give a file (hw3 softmax-grad examples/logits.csv --labels 2,0,1) or pipe data in "
+    "(cat examples/logits.csv | hw3 softmax-grad --labels 2,0,1)"
 )
 _JSON_KEYS = ("logits", "target", "weight", "ignore_index", "label_smoothing", "reduction")
 JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
