@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import errno
-from typing import IO
+from collections.abc import Callable
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -37,3 +38,17 @@ def make_console(stream: IO[str], colour: bool) -> Console:
         height=height,
         force_terminal=colour or None,
     )
+
+
+def print_fitting(console: Console, build: Callable[[bool], Any]) -> None:
+    """Print the table ``build(compact)`` makes: with exact numbers when it fits the
+    console's width, else with compact ones (``14.7 M``), so that no number is cut.
+    Columns of numbers are built with ``no_wrap`` and those of words with a small
+    ``min_width``: Rich narrows (wraps) the words first."""
+    from rich.measure import Measurement
+
+    table = build(False)
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural > console.width:
+        table = build(True)
+    console.print(table)

@@ -76,25 +76,29 @@ def render_model_table(
     from rich.table import Table
     from rich.text import Text
 
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.numbers import count
 
     console = make_console(stream, colour)
     kinds = {name: kind for name, kind, _ in result.containers}
     rows = _folded(leaves if leaves is not None else result.leaves, depth, kinds)
-    table = Table(title=title or "model summary", title_justify="left")
-    table.add_column("layer (type)")
-    table.add_column("output shape", justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("MACs", justify="right")
-    for name, kind, level, output, params, macs in rows:
-        label = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
-        table.add_row(
-            Text(label),
-            Text("x".join(map(str, _shape(batch, output)))),
-            Text(f"{params:,}"),
-            Text(f"{macs:,}"),
-        )
-    console.print(table)
+
+    def build(compact: bool) -> Table:
+        table = Table(title=title or "model summary", title_justify="left")
+        table.add_column("layer (type)", overflow="fold", min_width=8)
+        for column in ("output shape", "params", "MACs"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for name, kind, level, output, params, macs in rows:
+            label = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
+            table.add_row(
+                Text(label),
+                Text("x".join(map(str, _shape(batch, output)))),
+                Text(count(params, compact)),
+                Text(count(macs, compact)),
+            )
+        return table
+
+    print_fitting(console, build)
     if leaves is None:
         console.print(Text(f"total params: {result.params:,}"))
         console.print(Text(f"total MACs per sample: {result.macs:,}"))

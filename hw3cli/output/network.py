@@ -100,43 +100,70 @@ def render_stack_table(
     from rich.table import Table
     from rich.text import Text
 
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.numbers import count
 
     console = make_console(stream, colour)
     names = layout_name(len(stack.input), layout)
-    table = Table(title=f"conv-shape: {len(stack.layers)} layers ({names})", title_justify="left")
-    for column in ("#", "layer", "kind", "output shape", "params", "MACs", "RF", "jump", "start"):
-        table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
-    shape_in = full_shape(batch, stack.in_channels, stack.input, layout)
-    table.add_row(
-        Text(""), Text("input"), Text(""), Text(str(shape_in)), *(Text("") for _ in range(5))
-    )
-    for i, layer in enumerate(stack.layers, start=1):
-        r = layer.result
-        shape = full_shape(batch, r.out_channels, r.output, layout)
-        dropped = " !" if r.dropped else ""
-        table.add_row(
-            Text(str(i)),
-            Text(layer.name),
-            Text(r.spec.kind),
-            Text(str(shape) + dropped, style="yellow" if dropped else ""),
-            Text(f"{r.params:,}"),
-            Text(f"{r.macs:,}"),
-            Text(_per_axis([f.receptive_field for f in layer.fields])),
-            Text(_per_axis([f.jump for f in layer.fields])),
-            Text(_per_axis([f.start for f in layer.fields])),
+
+    def build(compact: bool) -> Table:
+        """Exact numbers and every column; compact: counts as ``14.7 M``, without the
+        layer numbers, the jump and the start (JSON has them all)."""
+        table = Table(
+            title=f"conv-shape: {len(stack.layers)} layers ({names})", title_justify="left"
         )
-    table.add_row(
-        Text(""),
-        Text("total", style="bold"),
-        Text(""),
-        Text(""),
-        Text(f"{stack.params:,}", style="bold"),
-        Text(f"{stack.macs:,}", style="bold"),
-        *(Text("") for _ in range(3)),
-    )
-    console.print(table)
+        columns = ["#", "layer", "kind", "output shape", "params", "MACs", "RF", "jump", "start"]
+        shown = [c for c in columns if not (compact and c in ("#", "jump", "start"))]
+        for column in shown:
+            words = column in ("layer", "kind")
+            table.add_column(
+                column,
+                justify="left" if words else "right",
+                no_wrap=not words,
+                overflow="fold",
+                min_width=4 if words else None,
+            )
+
+        def row(cells: dict[str, Text]) -> None:
+            table.add_row(*(cells.get(c, Text("")) for c in shown))
+
+        shape_in = full_shape(batch, stack.in_channels, stack.input, layout)
+        row({"layer": Text("input"), "output shape": Text(_shape(shape_in))})
+        for i, layer in enumerate(stack.layers, start=1):
+            r = layer.result
+            shape = full_shape(batch, r.out_channels, r.output, layout)
+            dropped = " !" if r.dropped else ""
+            row(
+                {
+                    "#": Text(str(i)),
+                    "layer": Text(layer.name),
+                    "kind": Text(r.spec.kind),
+                    "output shape": Text(
+                        _shape(shape) + dropped, style="yellow" if dropped else ""
+                    ),
+                    "params": Text(count(r.params, compact)),
+                    "MACs": Text(count(r.macs, compact)),
+                    "RF": Text(_per_axis([f.receptive_field for f in layer.fields])),
+                    "jump": Text(_per_axis([f.jump for f in layer.fields])),
+                    "start": Text(_per_axis([f.start for f in layer.fields])),
+                }
+            )
+        row(
+            {
+                "layer": Text("total", style="bold"),
+                "params": Text(count(stack.params, compact), style="bold"),
+                "MACs": Text(count(stack.macs, compact), style="bold"),
+            }
+        )
+        return table
+
+    print_fitting(console, build)
     if any(layer.result.dropped for layer in stack.layers):
         console.print(Text("! the layer drops input pixels (see the warnings)"))
     for line in explanation or []:
         console.print(Text(line), soft_wrap=True)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    """A tensor shape for a table: ``1x224x224x3``."""
+    return "x".join(map(str, shape))

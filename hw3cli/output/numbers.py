@@ -37,3 +37,20 @@ def terms(values: Iterable[Any], sep: str = " + ") -> str:
     if len(items) > 4:
         shown.append("...")
     return sep.join(shown)
+
+
+def count(value: int, compact: bool = False) -> str:
+    """A count for a table: ``14,714,688``, or with ``compact`` ``14.7 M`` (three
+    significant digits; below ten thousand always exact; past the suffixes ``1.23e+400``)."""
+    if not compact or abs(value) < 10_000:
+        return f"{value:,}"
+    digits = len(str(abs(value)))
+    if digits > 21:  # beyond the suffixes, and possibly beyond a float
+        text = str(abs(value))
+        sign = "-" if value < 0 else ""
+        return f"{sign}{text[0]}.{text[1:3]}e+{digits - 1}"
+    suffixes = (("E", 10**18), ("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6))
+    for suffix, scale in (*suffixes, ("k", 10**3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {suffix}"
+    return f"{value:,}"  # pragma: no cover - below 10,000 returned above

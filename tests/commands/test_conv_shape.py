@@ -378,3 +378,31 @@ def test_target_also_gives_the_symmetric_padding_pytorch_takes() -> None:
     assert "works with --target" in assert_clean_error(
         invoke(["conv-shape", "--input", "6", "--kernel", "2", "--symmetric"])
     )
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "--input",
+            "224x224",
+            "--in-channels",
+            "3",
+            "--net",
+            str(ROOT / "examples" / "vgg16.json"),
+        ],
+        ["--input", "224x224", "--net", str(ROOT / "examples" / "models" / "resnet18.txt")],
+    ],
+)
+def test_tables_never_cut_a_number(columns: str, args: list[str]) -> None:
+    # narrow terminals get compact counts (14.7 M) before anything is cut with an ellipsis
+    result = invoke(["conv-shape", *args, "--format", "table"], COLUMNS=columns)
+    assert result.exit_code == 0, result.stderr
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line) <= int(columns) for line in table)
+    assert "…" not in result.stdout
+    if columns == "120" and "vgg16" in args[-1]:
+        assert "15,346,630,656" in result.stdout  # exact when it fits
+    if columns == "60" and "vgg16" in args[-1]:
+        assert "15.3 G" in result.stdout
