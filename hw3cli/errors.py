@@ -66,6 +66,11 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) if shape else "() (a single number)"
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 sample``, ``2 samples`` (``many``: the plural when it is not word + s)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def size_text(n_bytes: int) -> str:
     """A size in a message: ``1.3 kB``, ``256.0 MB``, ``2.1 GB``."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):

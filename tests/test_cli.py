@@ -269,3 +269,15 @@ def test_a_near_command_name_is_suggested(typed: str, meant: str) -> None:
     result = invoke([typed, "--input", "3"])
     assert result.exit_code == 2
     assert f"did you mean {meant!r}? hw3 {meant} --input 3" in result.stderr
+
+
+def test_messages_agree_in_number() -> None:
+    # "1 label for 2 rows", never "1 labels"; the dropped-pixel hint fits a stack
+    result = invoke(
+        ["softmax-grad", "--labels", "0", "--format", "json"], '{"logits": [[1, 2], [3, 4]]}'
+    )
+    assert "1 label for 2 rows of logits" in result.stderr
+    stack = invoke(["conv-shape", "--input", "32", "--layer", "conv k=3 s=2"])
+    assert "pad 1 more after (padding 0:1)" in stack.stderr and "--padding same" not in stack.stderr
+    pool = invoke(["conv-shape", "--input", "7", "--kernel", "2", "--pool", "max"])
+    assert "use ceil mode" in pool.stderr

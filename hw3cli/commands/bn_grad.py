@@ -116,7 +116,7 @@ def bn_grad(
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import batchnorm as bn
     from hw3cli.core.blocks import rows_per_block
-    from hw3cli.errors import InputError
+    from hw3cli.errors import InputError, plural
     from hw3cli.output import batchnorm as out
     from hw3cli.output import formats
 
@@ -137,7 +137,9 @@ def bn_grad(
     axis = inputs.channel_axis
     c = x.shape[axis]
     if explain and feature >= c:
-        raise InputError(f"x has {c} features (0 to {c - 1}), got {feature}", where="--feature")
+        raise InputError(
+            f"x has {plural(c, 'feature')} (0 to {c - 1}), got {feature}", where="--feature"
+        )
 
     # -> core: pass 1 over the blocks gives every per-feature quantity, pass 2 the rest
     s = bn.setup(

@@ -118,7 +118,7 @@ def softmax_grad(
     from hw3cli.commands import _numeric as nm
     from hw3cli.core import softmax as sm
     from hw3cli.core.blocks import rows_per_block
-    from hw3cli.errors import InputError
+    from hw3cli.errors import InputError, plural
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
 
@@ -142,7 +142,9 @@ def softmax_grad(
     )
     logits = nm.held(inputs.logits, reason)
     if explain and sample >= n:
-        raise InputError(f"the logits have {n} rows (0 to {n - 1}), got {sample}", where="--sample")
+        raise InputError(
+            f"the logits have {plural(n, 'row')} (0 to {n - 1}), got {sample}", where="--sample"
+        )
 
     # -> core: every row's loss first (checked before anything is written), then the rows
     s = sm.setup(

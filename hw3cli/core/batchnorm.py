@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from hw3cli.core.blocks import map_blocks, row_blocks
 from hw3cli.core.gradcheck import STEP, GradCheck, check_gradient, combine
-from hw3cli.errors import InputError, shape_text
+from hw3cli.errors import InputError, plural, shape_text
 
 Array = npt.NDArray[np.float64]
 
@@ -693,7 +693,10 @@ def feature_vector(v: Array | None, c: int, default: float, what: str) -> Array:
     if v.size == 1 and c != 1:
         return np.full(c, float(v[0]))
     if v.size != c:
-        raise InputError(f"has {v.size} values but x has {c} features (channels)", where=what)
+        raise InputError(
+            f"has {plural(v.size, 'value')} but x has {plural(c, 'feature')} (channels)",
+            where=what,
+        )
     return v
 
 

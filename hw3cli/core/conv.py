@@ -345,8 +345,9 @@ def _axis(
         warnings.append(
             f"axis {name}: {dropped} input {pixels} (from 0) covered by no window and "
             f"dropped: the last {tail} of the padded axis {p_b} + {i} + {p_a} follow the last "
-            f"window; pad {s - tail % s} more after, use --padding same, or crop the input "
-            f"to {first}"
+            f"window; pad {s - tail % s} more after (padding {p_b}:{p_a + s - tail % s})"
+            + (", use ceil mode" if spec.pool is not None and not spec.ceil_mode else "")
+            + f", or crop the input to {first}"
         )
     axis = AxisResult(
         name=name,

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from hw3cli.core.blocks import map_blocks, row_blocks
 from hw3cli.core.gradcheck import GradCheck, check_gradient
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, plural
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -124,9 +124,9 @@ def check_targets(
     where = {**PLACES, **(places or {})}
     warnings: list[str] = []
     if targets.count != n:
-        kind = "labels" if targets.indices is not None else "target rows"
+        kind = "label" if targets.indices is not None else "target row"
         raise InputError(
-            f"{targets.count} {kind} for {n} rows of logits",
+            f"{plural(targets.count, kind)} for {plural(n, 'row')} of logits",
             where=where["target"],
             hint="give one target per row of logits",
         )
@@ -284,7 +284,9 @@ def _class_weights(weight: Array | None, k: int, where: str) -> Array:
         )
     w = w.reshape(-1)
     if w.size != k:
-        raise InputError(f"{w.size} weights for {k} classes", where=where)
+        raise InputError(
+            f"{plural(w.size, 'weight')} for {plural(k, 'class', 'classes')}", where=where
+        )
     if (w < 0).any():
         raise InputError(f"weights must not be negative, got {w[w < 0][0]}", where=where)
     return w

@@ -6,6 +6,7 @@ from typing import IO, Any
 
 from hw3cli.core.layout import Layout, full_shape, layout_name
 from hw3cli.core.network import StackResult
+from hw3cli.errors import plural
 from hw3cli.output.conv import axis_json, explain_axis, shape_change
 
 
@@ -110,7 +111,8 @@ def render_stack_table(
         """Exact numbers and every column; compact: counts as ``14.7 M``, without the
         layer numbers, the jump and the start (JSON has them all)."""
         table = Table(
-            title=f"conv-shape: {len(stack.layers)} layers ({names})", title_justify="left"
+            title=f"conv-shape: {plural(len(stack.layers), 'layer')} ({names})",
+            title_justify="left",
         )
         columns = ["#", "layer", "kind", "output shape", "params", "MACs", "RF", "jump", "start"]
         shown = [c for c in columns if not (compact and c in ("#", "jump", "start"))]

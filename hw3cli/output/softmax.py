@@ -8,6 +8,7 @@ from typing import IO, Any
 import numpy as np
 
 from hw3cli.core.softmax import SoftmaxResult, Targets
+from hw3cli.errors import plural
 from hw3cli.output.numbers import num, term, vec
 
 
@@ -84,7 +85,8 @@ def render_table(
     loss = result.loss
     total = vec(loss) if isinstance(loss, np.ndarray) else num(loss)
     samples = Table(
-        title=f"softmax-grad: {n} samples, {k} classes, reduction {result.reduction}, loss {total}",
+        title=f"softmax-grad: {plural(n, 'sample')}, {plural(k, 'class', 'classes')}, "
+        f"reduction {result.reduction}, loss {total}",
         title_justify="left",
     )
     for column in ("sample", "label", "p(label)", "loss"):

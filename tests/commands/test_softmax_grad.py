@@ -200,7 +200,7 @@ ERRORS: list[tuple[list[str], str, str]] = [
     ([], '{"logits": [[1.0, 2.0]], "target": [5]}', "outside the classes 0 to 1"),
     ([], '{"logits": [[1.0, 2.0]], "target": [-3]}', "label -3"),
     ([], '{"logits": [[1.0, 2.0]], "target": [0.5]}', "not a whole number"),
-    ([], '{"logits": [[1.0, 2.0]], "target": [0, 1]}', "2 labels for 1 rows"),
+    ([], '{"logits": [[1.0, 2.0]], "target": [0, 1]}', "2 labels for 1 row"),
     ([], '{"logits": [[1.0, 2.0]], "target": [[0.2, 0.3, 0.5]]}', "3 entries"),
     ([], '{"logits": [[1.0, 2.0]], "target": [[1.2, -0.2]]}', "negative"),
     (["--weight", "1,2,3"], '{"logits": [[1.0, 2.0]], "target": [0]}', "3 weights for 2"),
@@ -258,7 +258,7 @@ def test_negative_ignore_index_with_probabilities_is_accepted_like_pytorch() -> 
         ([], '{"logits": [[1.0, 2.0]], "target": [1e30]}', "label 1e+30 in row 0"),
         ([], '{"logits": [[1.0, 2.0], [1, 2]], "target": [0, 1.5]}', "label 1.5 in row 1"),
         (["--labels", "0,7"], '{"logits": [[1.0, 2.0], [1, 2]]}', "--labels: label 7 in row 1"),
-        ([], '{"logits": [[1.0, 2.0]], "target": [0], "weight": [1]}', "stdin: weight: 1 weights"),
+        ([], '{"logits": [[1.0, 2.0]], "target": [0], "weight": [1]}', "stdin: weight: 1 weight"),
         (
             [],
             '{"logits": [[1.0, 2.0]], "target": [0], "label_smoothing": 2}',

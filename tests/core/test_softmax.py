@@ -179,7 +179,7 @@ def test_gradcheck_catches_a_wrong_gradient() -> None:
     [
         (idx(3), {}, "outside the classes 0 to 2"),
         (idx(-1), {}, "label -1"),
-        (idx(0, 1), {}, "2 labels for 1 rows"),
+        (idx(0, 1), {}, "2 labels for 1 row"),
         (Targets(probs=np.array([[0.5, 0.5]])), {}, "2 entries but the logits have 3"),
         (Targets(probs=np.array([[0.5, -0.1, 0.6]])), {}, "negative"),
         (idx(0), {"weight": np.ones(2)}, "2 weights for 3 classes"),
