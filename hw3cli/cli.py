@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import re
 import signal
 import sys
 from types import FrameType
@@ -156,6 +157,13 @@ class LazyGroup(click.Group):
             raise ReportedError(e.render()) from None
         except CheckFailed as e:
             raise ReportedCheck(e.message) from None
+        except click.UsageError as e:
+            extra = _EXTRA.search(e.message)
+            if extra is None or e.ctx is None or e.ctx.command.name not in COMMANDS:
+                raise
+            raise ReportedError(
+                _extra_arguments(e.ctx.command.name, e.ctx.args or extra.group(1).split()).render()
+            ) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except MemoryError:
@@ -181,6 +189,26 @@ class LazyGroup(click.Group):
         finally:  # a progress bar goes before an error is written
             if "hw3cli.output.progress" in sys.modules:
                 sys.modules["hw3cli.output.progress"].stop()
+
+
+_EXTRA = re.compile(r"unexpected extra arguments? \((.*)\)")
+_SIZE = re.compile(r"^\d+([x,]\d+)*$")
+
+
+def _extra_arguments(command: str, values: list[str]) -> InputError:
+    """Click's "unexpected extra arguments", as an error with the options the values
+    probably belong to."""
+    shown = " ".join(values)
+    if command == "conv-shape" and values and all(_SIZE.match(v) for v in values):
+        options = ["--input", "--kernel", "--stride", "--padding"]
+        fixed = " ".join(f"{o} {v}" for o, v in zip(options, values, strict=False))
+        hint = f"sizes follow their option: hw3 conv-shape {fixed}"
+    elif command in ("bn-grad", "softmax-grad") and len(values) == 1:
+        option = "--dy" if command == "bn-grad" else "--target"
+        hint = f"one file is the input; give the other with {option}: {option} {values[0]}"
+    else:
+        hint = f"see hw3 {command} --help for the options"
+    return InputError(f"unexpected values {shown} (every value follows its option)", hint=hint)
 
 
 def _os_error_text(e: OSError) -> str:

@@ -281,3 +281,11 @@ def test_messages_agree_in_number() -> None:
     assert "pad 1 more after (padding 0:1)" in stack.stderr and "--padding same" not in stack.stderr
     pool = invoke(["conv-shape", "--input", "7", "--kernel", "2", "--pool", "max"])
     assert "use ceil mode" in pool.stderr
+
+
+def test_values_without_their_option_get_the_option_they_belong_to() -> None:
+    err = assert_clean_error(invoke(["conv-shape", "32x32", "3x3"]))
+    assert "unexpected values 32x32 3x3" in err
+    assert "hw3 conv-shape --input 32x32 --kernel 3x3" in err and "Usage:" not in err
+    err = assert_clean_error(invoke(["bn-grad", "x.csv", "dy.csv"]))
+    assert "--dy dy.csv" in err
