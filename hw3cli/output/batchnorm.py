@@ -78,44 +78,63 @@ def render_table(
     from rich.table import Table
     from rich.text import Text
 
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.numbers import short
 
     console = make_console(stream, colour)
     mode = "training" if result.training else "evaluation"
-    features = Table(
-        title=f"bn-grad: {mode} mode, m = {result.m} values per feature, eps = {result.eps:g}",
-        title_justify="left",
-    )
     names = ("mean", "var", "dvar", "dmu", "dgamma", "dbeta")
-    features.add_column("feature", justify="right")
-    for name in names:
-        features.add_column(name, justify="right")
     c = result.mean.size
-    shown = list(range(c)) if c <= 2 * max_rows else [*range(max_rows), -1, *range(c - 2, c)]
-    for j in shown:
-        if j < 0:
-            features.add_row(*(Text("...") for _ in range(len(names) + 1)))
-            continue
-        features.add_row(Text(str(j)), *(Text(num(getattr(result, n)[j])) for n in names))
-    console.print(features)
+
+    def features(compact: bool) -> Table:
+        """Per feature; compact: three significant digits, without dvar and dmu (JSON and
+        CSV keep them all, in full)."""
+        text = short if compact else num
+        shown_names = ("mean", "var", "dgamma", "dbeta") if compact else names
+        note = " (dvar, dmu: --format json)" if compact else ""
+        table = Table(
+            title=f"bn-grad: {mode} mode, m = {result.m} values per feature, "
+            f"eps = {result.eps:g}{note}",
+            title_justify="left",
+        )
+        table.add_column("j" if compact else "feature", justify="right", no_wrap=True)
+        for name in shown_names:
+            table.add_column(name, justify="right", no_wrap=True)
+        shown = list(range(c)) if c <= 2 * max_rows else [*range(max_rows), -1, *range(c - 2, c)]
+        for j in shown:
+            if j < 0:
+                table.add_row(*(Text("...") for _ in range(len(shown_names) + 1)))
+                continue
+            cells = (Text(text(getattr(result, n)[j])) for n in shown_names)
+            table.add_row(Text(str(j)), *cells)
+        return table
 
     rows = as_rows(getattr(result, emit), channel_axis)
-    preview = Table(title=f"{emit} ({rows.shape[0]} x {rows.shape[1]})", title_justify="left")
-    preview.add_column("", justify="right")
-    cols = list(range(rows.shape[1]))
-    if len(cols) > max_cols:
-        cols = [*range(max_cols - 1), -1, rows.shape[1] - 1]
-    for j in cols:
-        preview.add_column("..." if j < 0 else str(j), justify="right")
-    n = rows.shape[0]
-    row_ids = list(range(n)) if n <= max_rows + 2 else [*range(max_rows - 2), -1, n - 2, n - 1]
-    for i in row_ids:
-        if i < 0:
-            preview.add_row(Text("..."), *(Text("...") for _ in cols))
-            continue
-        cells = [Text("...") if j < 0 else Text(num(rows[i, j])) for j in cols]
-        preview.add_row(Text(str(i)), *cells)
-    console.print(preview)
+
+    def preview(compact: bool) -> Table:
+        """The emitted matrix: the first and last rows and columns; compact: fewer
+        columns, three significant digits."""
+        text = short if compact else num
+        most = 3 if compact else max_cols
+        table = Table(title=f"{emit} ({rows.shape[0]} x {rows.shape[1]})", title_justify="left")
+        table.add_column("", justify="right", no_wrap=True)
+        cols = list(range(rows.shape[1]))
+        if len(cols) > most:
+            cols = [*range(most - 1), -1, rows.shape[1] - 1]
+        for j in cols:
+            table.add_column("..." if j < 0 else str(j), justify="right", no_wrap=True)
+        n = rows.shape[0]
+        row_ids = list(range(n)) if n <= max_rows + 2 else [*range(max_rows - 2), -1, n - 2, n - 1]
+        for i in row_ids:
+            if i < 0:
+                table.add_row(Text("..."), *(Text("...") for _ in cols))
+                continue
+            cells = [Text("...") if j < 0 else Text(text(rows[i, j])) for j in cols]
+            table.add_row(Text(str(i)), *cells)
+        return table
+
+    print_fitting(console, features)
+    print_fitting(console, preview)
     if result.running_mean is not None and result.running_var is not None:
         console.print(Text(f"running mean after update: {vec(result.running_mean)}"))
         console.print(Text(f"running var after update:  {vec(result.running_var)}"))

@@ -14,6 +14,12 @@ def num(value: Any) -> str:
     return "0" if v == 0 else f"{v:.6g}"
 
 
+def short(value: Any) -> str:
+    """Three significant digits, for a narrow table: 2.33, -0.553, 1.2e-05."""
+    v = float(value)
+    return "0" if v == 0 else f"{v:.3g}"
+
+
 def vec(values: Iterable[Any], sep: str = ", ", brackets: bool = True) -> str:
     """A short vector: all entries up to six, else the first three, ..., the last two."""
     items = [float(v) for v in list(values)]

@@ -524,3 +524,14 @@ def test_emit_dgamma_without_affine_is_refused() -> None:
     doc = json.dumps({"x": x.tolist(), "dy": dy.tolist()})
     err = assert_clean_error(invoke(["bn-grad", "--no-affine", "--emit", "dgamma"], doc))
     assert "no dgamma without gamma and beta" in err
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+def test_the_table_never_cuts_a_number(columns: str) -> None:
+    # narrow: three significant digits and fewer columns before anything is cut
+    rng = np.random.default_rng(3)
+    x, dy = rng.normal(size=(20, 12)) * 1e3, rng.normal(size=(20, 12))
+    doc = json.dumps({"x": x.tolist(), "dy": dy.tolist()})
+    result = invoke(["bn-grad", "--format", "table"], doc, COLUMNS=columns)
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout
