@@ -8,18 +8,21 @@ import subprocess
 
 import pytest
 
-from tests.conftest import hw3_executable
+from tests.conftest import ROOT, hw3_executable
 
 ARGS = ["conv-shape", "--input", "32x32", "--kernel", "3"]
 
 
-def _on_terminal(env: dict[str, str]) -> str:
+def _on_terminal(env: dict[str, str], args: list[str] | None = None) -> str:
     """Run hw3 with stdout on a pseudo-terminal; return what it showed."""
     leader, follower = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
     full_env.update({"COLUMNS": "100", **env})
     proc = subprocess.Popen(
-        [hw3_executable(), *ARGS], stdout=follower, stderr=subprocess.PIPE, env=full_env
+        [hw3_executable(), *(args or ARGS)],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=full_env,
     )
     os.close(follower)
     chunks = []
@@ -70,3 +73,13 @@ def test_waiting_on_a_terminal_is_refused_with_a_hint() -> None:
     assert proc.returncode == 2
     assert b"Error: no input given and standard input is a terminal" in err
     assert b"cat examples/x.csv | hw3 bn-grad --dy examples/dy.csv" in err
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+def test_a_stack_table_on_a_terminal_never_cuts_a_number(columns: str) -> None:
+    # VGG16 at 224x224: the totals are 14,714,688 parameters and 15,346,630,656 MACs
+    vgg = str(ROOT / "examples" / "vgg16.json")
+    args = ["conv-shape", "--input", "224x224", "--in-channels", "3", "--net", vgg]
+    shown = _on_terminal({"TERM": "dumb", "COLUMNS": columns}, args)
+    assert "total" in shown and "…" not in shown
+    assert ("15,346,630,656" in shown) == (columns == "120")
