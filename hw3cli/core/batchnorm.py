@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -158,6 +157,11 @@ def block_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
         sum (x - mean - c)^2 = sum (x - mean)^2 - n c^2
         sum (x - mean - c) dy = sum (x - mean) dy - c sum dy
     """
+    with np.errstate(all="ignore"):  # (per thread) an overflow is explained by `statistics`
+        return _block_moments(x, dy, channel_axis)
+
+
+def _block_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
     count = int(x.size // x.shape[channel_axis])
     f = _feature_shape(x.ndim, channel_axis, x.shape[channel_axis])
     mean = _sums(x, None, channel_axis) / count
@@ -202,23 +206,24 @@ def merge_moments(a: Moments, b: Moments) -> Moments:
 
 def moments(pairs: Iterable[tuple[Array, Array]], channel_axis: int) -> Moments:
     """The merged moments of blocks of rows (x, dy), in order."""
-    total: Moments | None = None
-    with np.errstate(all="ignore"):  # an overflow is found, and explained, by `statistics`
-        for x, dy in pairs:
-            block = block_moments(x, dy, channel_axis)
-            total = block if total is None else merge_moments(total, block)
-    if total is None:
-        raise InputError("x holds no rows")
-    return total
+    return _merged(block_moments(x, dy, channel_axis) for x, dy in pairs)
 
 
 def whole_moments(x: Array, dy: Array, channel_axis: int) -> Moments:
     """The moments of a batch held in memory: its blocks' moments, computed on the
     cores' threads and merged in order."""
     blocks = row_blocks(x.shape)
-    parts = map_blocks(lambda rows: block_moments(x[rows], dy[rows], channel_axis), blocks)
+    return _merged(map_blocks(lambda rows: block_moments(x[rows], dy[rows], channel_axis), blocks))
+
+
+def _merged(parts: Iterable[Moments]) -> Moments:
+    total: Moments | None = None
     with np.errstate(all="ignore"):  # an overflow is found, and explained, by `statistics`
-        return reduce(merge_moments, parts)
+        for part in parts:
+            total = part if total is None else merge_moments(total, part)
+    if total is None:
+        raise InputError("x holds no rows")
+    return total
 
 
 # --- the per-feature results, and the per-sample ones block by block -----------------------

@@ -61,17 +61,15 @@ class SoftmaxResult:
 
 
 def log_softmax(z: Array) -> Array:
-    """log p = z - max(z) - log(sum exp(z - max(z))), row by row.
+    """log p = z - max(z) - log(sum exp(z - max(z))), row by row (`log_softmax_and_softmax`)."""
+    return log_softmax_and_softmax(z)[0]
+
+
+def log_softmax_and_softmax(z: Array) -> tuple[Array, Array]:
+    """log p = z - max(z) - log(sum exp(z - max(z))) and p = exp(z - max) / sum exp(z - max),
+    row by row, from one exp: p never overflows and sums to 1 up to rounding.
 
     A shift beyond float64 (logits 1e308 apart) is -inf, the exact limit: p = 0 there."""
-    with np.errstate(over="ignore"):
-        shifted = z - z.max(axis=1, keepdims=True)
-    out: Array = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return out
-
-
-def _log_softmax_and_softmax(z: Array) -> tuple[Array, Array]:
-    """log p (`log_softmax`) and p = exp(z - max) / sum exp(z - max), from one exp."""
     with np.errstate(over="ignore"):
         shifted = z - z.max(axis=1, keepdims=True)
     p = np.exp(shifted)
@@ -82,9 +80,8 @@ def _log_softmax_and_softmax(z: Array) -> tuple[Array, Array]:
 
 
 def softmax(z: Array) -> Array:
-    """p = exp(log p): never overflows, sums to 1 up to rounding."""
-    out: Array = np.exp(log_softmax(z))
-    return out
+    """p = softmax(z), row by row (`log_softmax_and_softmax`)."""
+    return log_softmax_and_softmax(z)[1]
 
 
 def softmax_jacobian(p: Array) -> Array:
@@ -315,7 +312,7 @@ def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
     and the one-hot matrix is never built."""
     end = start + z.shape[0]
     ignored = s.ignored[start:end]
-    log_p, p = _log_softmax_and_softmax(z)
+    log_p, p = log_softmax_and_softmax(z)
     with np.errstate(all="ignore"):  # overflow is reported by `refuse_overflow`
         if s.targets.indices is None:
             assert s.targets.probs is not None

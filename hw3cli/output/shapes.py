@@ -138,7 +138,7 @@ def write(
         formats.write_table(table, output)
         return
     elif fmt == "csv" and rows is not None:
-        text = csv_text(rows())
+        text = rows_csv(rows())
     else:
         raise InputError(
             f"conv-shape cannot write {fmt} here",
@@ -148,7 +148,7 @@ def write(
     formats.write_text(text, output)
 
 
-def csv_text(rows: list[dict[str, Any]]) -> str:
+def rows_csv(rows: list[dict[str, Any]]) -> str:
     """Rows of a table as CSV, the keys of the first row as the header."""
     import csv
     import io

@@ -42,15 +42,6 @@ def _format_row(row: Sequence[float]) -> str:
     return ",".join(repr(float(v)) for v in row)
 
 
-def iter_csv_lines(
-    matrix: npt.NDArray[Any], header: Sequence[str] | None = None, block_rows: int = BLOCK_ROWS
-) -> Iterator[str]:
-    """CSV text in blocks of rows: a header line if given, then one line per row."""
-    check_csv_shape(tuple(matrix.shape))
-    blocks = (matrix[start : start + block_rows] for start in range(0, matrix.shape[0], block_rows))
-    return iter_csv_blocks(blocks, header)
-
-
 def check_csv_shape(shape: tuple[int, ...]) -> None:
     """CSV holds a vector (a column) or a matrix: anything else is an InputError."""
     if len(shape) > 2:
@@ -94,18 +85,9 @@ def _csv_cell(text: str) -> str:
 
 
 def csv_text(matrix: npt.NDArray[Any], header: Sequence[str] | None = None) -> str:
-    return "".join(iter_csv_lines(matrix, header))
-
-
-def write_npz(f: IO[bytes], arrays: Mapping[str, Any]) -> None:
-    """An uncompressed .npz archive with one named array per entry (None entries left
-    out), written straight into ``f`` (no copy of the whole archive in memory)."""
-    members = [
-        (name, tuple(np.shape(value)), [np.asarray(value, dtype=np.float64)])
-        for name, value in arrays.items()
-        if value is not None
-    ]
-    write_npz_members(f, members)
+    """A matrix (or a vector, as a column) as CSV text."""
+    check_csv_shape(tuple(matrix.shape))
+    return "".join(iter_csv_blocks([matrix], header))
 
 
 def write_npz_members(
