@@ -5,9 +5,11 @@ them), and none of them imports NumPy or Rich at module level, so ``hw3 --help``
 plain ``conv-shape`` and tab completion start as fast as Click itself.
 
 Exit statuses: 0 success; 1 a check the user asked for failed; 2 bad usage or input
-(and an output that cannot be written); 70 an internal error (a bug: the message asks to
-report it; ``HW3_DEBUG=1`` shows the traceback); 130 and 143 interrupted by SIGINT or
-SIGTERM (temporary files removed, an existing ``-o`` file untouched). A reader that
+(and an output that cannot be written); 3 hw3 cannot decide (the input does not
+determine the answer: what stopped it is named, nothing is guessed); 70 an internal
+error (a bug: the message asks to report it; ``HW3_DEBUG=1`` shows the traceback); 130
+and 143 interrupted by SIGINT or SIGTERM (temporary files removed, an existing ``-o``
+file untouched). A reader that
 closes the pipe early (``hw3 ... | head``) ends hw3 quietly with status 0, as ripgrep
 and fd do.
 """
@@ -26,7 +28,7 @@ from typing import Any, NoReturn
 import click
 
 from hw3cli import __version__
-from hw3cli.errors import CheckFailed, InputError
+from hw3cli.errors import CheckFailed, InputError, Undecided
 
 INTERNAL_ERROR_EXIT = 70
 
@@ -57,6 +59,12 @@ class ReportedError(click.ClickException):
     """An InputError on its way out through Click: ``Error: ...`` on stderr, exit 2."""
 
     exit_code = InputError.exit_code
+
+
+class ReportedUndecided(ReportedError):
+    """hw3 cannot decide (``Undecided``): ``Error: ...`` on stderr, exit 3."""
+
+    exit_code = Undecided.exit_code
 
 
 class ReportedCheck(ReportedError):
@@ -153,6 +161,8 @@ class LazyGroup(click.Group):
             guard.forget_all()
         try:
             return self._invoke(ctx)
+        except Undecided as e:
+            raise ReportedUndecided(e.render()) from None
         except InputError as e:
             raise ReportedError(e.render()) from None
         except CheckFailed as e:
@@ -242,7 +252,8 @@ Examples:
 
 \b
 Exit status: 0 success, 1 a requested check failed (--strict, --expect,
---check), 2 bad usage or input, 70 an internal error (please report it).
+--check), 2 bad usage or input, 3 hw3 cannot decide (what stopped it is
+named), 70 an internal error (please report it).
 Defaults from the environment: HW3_<COMMAND>_<OPTION>, e.g.
 HW3_CONV_SHAPE_LAYOUT=nchw; an option on the command line wins.
 Run 'hw3 COMMAND -h' for the options and examples of a command.

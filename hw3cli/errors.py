@@ -2,9 +2,11 @@
 
 `InputError` is raised wherever a bad value is first noticed, carrying where it is (an
 option, a file, a row and column) and what to do about it; `hw3cli.cli` alone turns it
-into an ``Error: ...`` line on stderr and exit status 2. `CheckFailed` is a check the
-user asked for (``--strict``, ``--expect``, ``--check``) that did not hold: exit status 1.
-Neither imports Click, so the pure core can raise them.
+into an ``Error: ...`` line on stderr and exit status 2. `Undecided` is the input that
+does not determine the answer (a model construct hw3 does not model, forward steps a
+print hides and several readings explain): exit status 3, never a guess. `CheckFailed`
+is a check the user asked for (``--strict``, ``--expect``, ``--check``) that did not
+hold: exit status 1. None imports Click, so the pure core can raise them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,20 @@ def _shorten(text: str) -> str:
         return text
     head, tail = text[: MAX_PART - 80], text[-77:]
     return f"{head} ...({len(text) - len(head) - len(tail):,} characters)... {tail}"
+
+
+class Undecided(InputError):
+    """hw3 cannot decide: the input does not determine the answer, exit status 3.
+
+    Raised instead of a guess; ``where`` names what stopped hw3 (``model.py:23``, a layer's
+    dotted name), the message what it is, the hint what would let hw3 decide.
+    """
+
+    exit_code = 3
+
+    def at(self, where: str) -> Undecided:
+        place = f"{where}: {self.where}" if self.where else where
+        return Undecided(self.message, where=place, hint=self.hint)
 
 
 class CheckFailed(Exception):

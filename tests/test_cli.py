@@ -86,6 +86,22 @@ def test_running_out_of_memory_is_an_input_error_not_a_bug() -> None:
     assert stderr.startswith("Error: out of memory")
 
 
+def test_cannot_decide_is_exit_3_naming_the_place() -> None:
+    from hw3cli.errors import Undecided
+
+    @cli.command("undecided")
+    def undecided() -> None:
+        raise Undecided("a branch on a value hw3 cannot know", where="model.py:12")
+
+    try:
+        result = invoke(["undecided"])
+    finally:
+        cli.commands.pop("undecided")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: model.py:12: a branch on a value hw3 cannot know")
+    assert "Traceback" not in result.stderr
+
+
 def test_internal_error_traceback_with_debug(broken_command: object) -> None:
     with pytest.raises(ZeroDivisionError):
         invoke(["explode"], HW3_DEBUG="1")
