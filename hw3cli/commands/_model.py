@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
 from hw3cli.errors import InputError
 from hw3cli.output import formats
 
@@ -24,12 +22,10 @@ PRINT_NOTE = (
 NOT_FOR_MODELS = ("target", "min_input", "diagram", "explain", "strict", "expect", "layer_specs")
 
 
-def refuse_options(ctx: click.Context) -> None:
+def refuse_options(given: frozenset[str]) -> None:
     """A printed model takes --input, --batch, --in-channels, --depth, --format and -o."""
-    from click.core import ParameterSource
-
     for name in NOT_FOR_MODELS:
-        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+        if name in given:
             option = "--layer" if name == "layer_specs" else "--" + name.replace("_", "-")
             raise InputError("does not apply to a printed model", where=option)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -149,37 +150,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 @output_option
 @quiet_option
 @click.pass_context
-def conv_shape(
-    ctx: click.Context,
-    input_size: tuple[int, ...] | None,
-    kernel: tuple[int, ...] | None,
-    stride: tuple[int, ...] | None,
-    padding: Any,
-    dilation: tuple[int, ...],
-    batch: int,
-    in_channels: int,
-    out_channels: int | None,
-    groups: int,
-    bias: bool,
-    transposed: bool,
-    output_padding: tuple[int, ...],
-    pool: str | None,
-    ceil_mode: bool,
-    net_file: str | None,
-    layer_specs: tuple[str, ...],
-    target: tuple[int, ...] | None,
-    symmetric: bool,
-    min_input: bool,
-    diagram: bool,
-    axis: str | None,
-    layout: str,
-    strict: bool,
-    depth: int | None,
-    explain: bool,
-    expect: tuple[int, ...] | None,
-    fmt: str,
-    output: str | None,
-) -> None:
+def conv_shape(ctx: click.Context, /, **options: Any) -> None:
     """Output shape of a layer, or of a stack of layers.
 
     Computes the output size per spatial axis with the source document's formula
@@ -188,70 +159,141 @@ def conv_shape(
     Reports input pixels that no window covers, parameters and MACs; for a stack, the
     receptive field, jump and start of every layer.
     """
-    from hw3cli.core.conv import MAX_AXES, conv_layer, per_axis
-    from hw3cli.output.shapes import write_diagram, write_layer, write_stack
-
-    lay: Layout = layout.lower()  # type: ignore[assignment]
-    stacked = net_file is not None or bool(layer_specs)
-    if stacked:
-        _refuse_single_layer_options(ctx)
-        specs = _stack_specs(net_file, layer_specs)
-        if not isinstance(specs, list):  # a model printed by PyTorch
-            from click.core import ParameterSource
-
-            from hw3cli.commands import _model
-
-            _model.refuse_options(ctx)
-            given = ctx.get_parameter_source("in_channels") == ParameterSource.COMMANDLINE
-            _model.run_printed(
-                specs, input_size, batch, in_channels if given else None, depth, fmt, output
-            )
-            return
+    args = Args.of(ctx, options)
+    net = _read_net(args)
+    if net is None or isinstance(net, list):
+        _run_layers(args, net)
     else:
-        if kernel is None:
-            raise InputError(
-                "missing: the kernel size",
-                where="--kernel",
-                hint="e.g. --kernel 3, or describe layers with --net FILE or --layer SPEC",
-            )
-        specs = [
-            _single_spec(
-                kernel,
-                stride,
-                padding,
-                dilation,
-                out_channels,
-                groups,
-                bias,
-                transposed,
-                output_padding,
-                pool,
-                ceil_mode,
-            )
-        ]
-    for flag, value in (("--target", target is not None), ("--diagram", diagram)):
-        if value and (stacked and len(specs) != 1):
-            raise InputError(f"{flag} works on a single layer; this stack has {len(specs)}")
-    if target is not None and min_input:
-        raise InputError("--target and --min-input exclude each other")
-    if target is not None and not stacked:
+        _run_printed(args, net)
+
+
+@dataclass(frozen=True)
+class Args:
+    """conv-shape's options, as one frozen object passed to each mode."""
+
+    input_size: tuple[int, ...] | None
+    kernel: tuple[int, ...] | None
+    stride: tuple[int, ...] | None
+    padding: Any
+    dilation: tuple[int, ...]
+    batch: int
+    in_channels: int
+    out_channels: int | None
+    groups: int
+    bias: bool
+    transposed: bool
+    output_padding: tuple[int, ...]
+    pool: str | None
+    ceil_mode: bool
+    net_file: str | None
+    layer_specs: tuple[str, ...]
+    target: tuple[int, ...] | None
+    symmetric: bool
+    min_input: bool
+    diagram: bool
+    axis: str | None
+    layout: str
+    strict: bool
+    depth: int | None
+    explain: bool
+    expect: tuple[int, ...] | None
+    fmt: str
+    output: str | None
+    given: frozenset[str] = frozenset()  # the options typed on the command line
+
+    @classmethod
+    def of(cls, ctx: click.Context, options: dict[str, Any]) -> Args:
         from click.core import ParameterSource
 
-        if ctx.get_parameter_source("padding") == ParameterSource.COMMANDLINE:
-            raise InputError("--target solves for the padding: leave --padding out")
+        given = frozenset(
+            name
+            for name in options
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        )
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in options.items() if k in known}, given=given)
 
-    if min_input:
+    @property
+    def lay(self) -> Layout:
+        return self.layout.lower()  # type: ignore[return-value]
+
+    @property
+    def stacked(self) -> bool:
+        return self.net_file is not None or bool(self.layer_specs)
+
+
+def _read_net(args: Args) -> Any:
+    """None for a single layer; the layers of --net and --layer; or a printed model."""
+    if not args.stacked:
+        return None
+    _refuse_single_layer_options(args)
+    return _stack_specs(args.net_file, args.layer_specs)
+
+
+def _run_printed(args: Args, root: Any) -> None:
+    """A model printed by PyTorch, run whole."""
+    from hw3cli.commands import _model
+
+    _model.refuse_options(args.given)
+    _model.run_printed(
+        root,
+        args.input_size,
+        args.batch,
+        args.in_channels if "in_channels" in args.given else None,
+        args.depth,
+        args.fmt,
+        args.output,
+    )
+
+
+def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
+    """A single layer or a stack: the modes --min-input, --target, --diagram, or shapes."""
+    specs = net if net is not None else [_single_spec(args)]
+    _refuse_combinations(args, specs)
+    if args.min_input:
         from hw3cli.core.network import axes_of
 
-        n = len(input_size) if input_size is not None else axes_of(specs)
-        _run_min_input(specs, n, batch, in_channels, lay, fmt, output)
+        n = len(args.input_size) if args.input_size is not None else axes_of(specs)
+        _run_min_input(specs, n, args)
         return
+    n, names = _input_axes(args)
+    expect = None
+    if args.expect is not None:
+        from hw3cli.core.conv import per_axis
+
+        expect = per_axis(args.expect, n, "--expect")
+    if args.target is not None:
+        _run_target(args, specs[0], names)
+    elif args.diagram:
+        _run_layer(args, specs[0], names, expect)
+    elif args.stacked:
+        _run_stack(args, specs, names, expect)
+    else:
+        _run_layer(args, specs[0], names, expect)
+
+
+def _refuse_combinations(args: Args, specs: list[LayerSpec]) -> None:
+    for flag, value in (("--target", args.target is not None), ("--diagram", args.diagram)):
+        if value and (args.stacked and len(specs) != 1):
+            raise InputError(f"{flag} works on a single layer; this stack has {len(specs)}")
+    if args.target is not None and args.min_input:
+        raise InputError("--target and --min-input exclude each other")
+    if args.target is not None and not args.stacked and "padding" in args.given:
+        raise InputError("--target solves for the padding: leave --padding out")
+    if args.symmetric and args.target is None:
+        raise InputError("works with --target", where="--symmetric")
+
+
+def _input_axes(args: Args) -> tuple[int, tuple[str, ...]]:
+    """The number of spatial axes of --input and their names, checked."""
+    from hw3cli.core.conv import MAX_AXES
+
+    input_size = args.input_size
     if input_size is None:
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 32x32")
     n = len(input_size)
     if not 1 <= n <= MAX_AXES:
         raise InputError(f"1 to 3 spatial axes, got {n}", where="--input")
-    names = axis_names(n, lay)
     if n == 3 and input_size[2] <= 4:
         size = "x".join(map(str, input_size[:2]))
         formats.warn(
@@ -259,81 +301,99 @@ def conv_shape(
             f"volume, Conv3d). If {input_size[2]} is the number of channels, give --input "
             f"{size} --in-channels {input_size[2]}"
         )
-    if not stacked:
-        _check_option_lengths(n, kernel, stride, dilation, output_padding, padding)
-    if expect is not None:
-        expect = per_axis(expect, n, "--expect")
+    if not args.stacked:
+        _check_option_lengths(n, args)
+    return n, axis_names(n, args.lay)
 
-    symmetric_pads = None
-    if target is not None:
-        from hw3cli.core.network import solve_padding, symmetric_padding, with_padding
 
-        target = per_axis(target, n, "--target")
-        pads = solve_padding(specs[0], input_size, target, names)
-        symmetric_pads = symmetric_padding(specs[0], input_size, target)
-        if symmetric and None in symmetric_pads:
-            a = symmetric_pads.index(None)
-            raise InputError(
-                f"no padding p on both sides gives {target[a]} on axis {names[a]}; the "
-                f"smallest padding that does is {pads[a][0]}:{pads[a][1]}",
-                where="--symmetric",
-                hint="pad asymmetrically (nn.ZeroPad2d before the layer), or change the "
-                "kernel or stride",
-            )
-        specs = [with_padding(specs[0], pads)]
-        kernels = specs[0].kernel if len(specs[0].kernel) == n else specs[0].kernel * n
-        for a, (before, after) in enumerate(pads):
-            if max(before, after) >= kernels[a]:
-                formats.warn(
-                    f"axis {names[a]}: a padding of {max(before, after)} is at least the kernel "
-                    f"{kernels[a]}: some windows hold only padding"
-                )
-    elif symmetric:
-        raise InputError("works with --target", where="--symmetric")
+def _run_target(args: Args, spec: LayerSpec, names: tuple[str, ...]) -> None:
+    """--target: the padding that gives the wanted output, and the layer with it."""
+    from hw3cli.core.conv import per_axis
+    from hw3cli.core.network import solve_padding, symmetric_padding, with_padding
 
-    if stacked and target is None and not diagram:
-        from hw3cli.core.network import apply_stack
-
-        stack = apply_stack(specs, input_size, in_channels, names)
-        write_stack(stack, batch, lay, explain, fmt, output)
-        for message in stack.warnings:
-            formats.warn(message)
-        check(
-            stack.output,
-            stack.layers[-1].result if stack.layers else None,
-            strict,
-            expect,
-            dropped=sum(layer.result.dropped for layer in stack.layers),
+    assert args.target is not None and args.input_size is not None
+    target = per_axis(args.target, len(names), "--target")
+    pads = solve_padding(spec, args.input_size, target, names)
+    symmetric_pads = symmetric_padding(spec, args.input_size, target)
+    if args.symmetric and None in symmetric_pads:
+        a = symmetric_pads.index(None)
+        raise InputError(
+            f"no padding p on both sides gives {target[a]} on axis {names[a]}; the "
+            f"smallest padding that does is {pads[a][0]}:{pads[a][1]}",
+            where="--symmetric",
+            hint="pad asymmetrically (nn.ZeroPad2d before the layer), or change the "
+            "kernel or stride",
         )
-        return
+    solved = with_padding(spec, pads)
+    kernels = solved.kernel if len(solved.kernel) == len(names) else solved.kernel * len(names)
+    for a, (before, after) in enumerate(pads):
+        if max(before, after) >= kernels[a]:
+            formats.warn(
+                f"axis {names[a]}: a padding of {max(before, after)} is at least the kernel "
+                f"{kernels[a]}: some windows hold only padding"
+            )
+    expect = None if args.expect is None else per_axis(args.expect, len(names), "--expect")
+    _run_layer(args, solved, names, expect, symmetric=symmetric_pads)
 
-    result = conv_layer(specs[0], input_size, in_channels, names)
-    if diagram:
-        write_diagram(result, axis, fmt, output)
+
+def _run_stack(
+    args: Args, specs: list[LayerSpec], names: tuple[str, ...], expect: tuple[int, ...] | None
+) -> None:
+    """A stack of layers: shapes, receptive fields, parameters and MACs per layer."""
+    from hw3cli.core.network import apply_stack
+    from hw3cli.output.shapes import write_stack
+
+    assert args.input_size is not None
+    stack = apply_stack(specs, args.input_size, args.in_channels, names)
+    write_stack(stack, args.batch, args.lay, args.explain, args.fmt, args.output)
+    for message in stack.warnings:
+        formats.warn(message)
+    check(
+        stack.output,
+        stack.layers[-1].result if stack.layers else None,
+        args.strict,
+        expect,
+        dropped=sum(layer.result.dropped for layer in stack.layers),
+    )
+
+
+def _run_layer(
+    args: Args,
+    spec: LayerSpec,
+    names: tuple[str, ...],
+    expect: tuple[int, ...] | None,
+    symmetric: tuple[int | None, ...] | None = None,
+) -> None:
+    """One layer: its shapes (or its --diagram), then --expect and --strict."""
+    from hw3cli.core.conv import conv_layer
+    from hw3cli.output.shapes import write_diagram, write_layer
+
+    assert args.input_size is not None
+    result = conv_layer(spec, args.input_size, args.in_channels, names)
+    if args.diagram:
+        write_diagram(result, args.axis, args.fmt, args.output)
     else:
         write_layer(
             result,
-            batch,
-            lay,
-            explain,
-            fmt,
-            output,
-            solved=target is not None,
-            symmetric=symmetric_pads,
-            plain_symmetric=symmetric,
+            args.batch,
+            args.lay,
+            args.explain,
+            args.fmt,
+            args.output,
+            solved=args.target is not None,
+            symmetric=symmetric,
+            plain_symmetric=args.symmetric,
         )
     for message in result.warnings:  # after the result, which a reader looks at first
         formats.warn(message)
-    check(result.output, result, strict, expect, dropped=result.dropped)
+    check(result.output, result, args.strict, expect, dropped=result.dropped)
 
 
-def _refuse_single_layer_options(ctx: click.Context) -> None:
-    from click.core import ParameterSource
-
+def _refuse_single_layer_options(args: Args) -> None:
     from hw3cli.commands._layers import NET_KEYS
 
     for name in (key for key in NET_KEYS if key != "name"):
-        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+        if name in args.given:
             option = "--" + name.replace("_", "-")
             raise InputError(
                 "describes a single layer; with --net or --layer give it inside each layer",
@@ -353,82 +413,65 @@ def _stack_specs(net_file: str | None, layer_specs: tuple[str, ...]) -> Any:
     return specs
 
 
-def _single_spec(
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...] | None,
-    padding: Any,
-    dilation: tuple[int, ...],
-    out_channels: int | None,
-    groups: int,
-    bias: bool,
-    transposed: bool,
-    output_padding: tuple[int, ...],
-    pool: str | None,
-    ceil_mode: bool,
-) -> LayerSpec:
+def _single_spec(args: Args) -> LayerSpec:
+    """The layer the single-layer options describe."""
     from hw3cli.core.conv import LayerSpec
 
-    if any(output_padding) and not transposed:
+    if args.kernel is None:
+        raise InputError(
+            "missing: the kernel size",
+            where="--kernel",
+            hint="e.g. --kernel 3, or describe layers with --net FILE or --layer SPEC",
+        )
+    if any(args.output_padding) and not args.transposed:
         raise InputError("applies only with --transposed", where="--output-padding")
-    if ceil_mode and pool is None:
+    if args.ceil_mode and args.pool is None:
         raise InputError("applies only to pooling", where="--ceil-mode", hint="add --pool max")
-    if pool is not None and transposed:
+    if args.pool is not None and args.transposed:
         raise InputError("--pool and --transposed exclude each other")
     return LayerSpec(
-        kernel=kernel,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        out_channels=out_channels,
-        groups=groups,
-        transposed=transposed,
-        output_padding=output_padding,
-        pool=pool,  # type: ignore[arg-type]
-        ceil_mode=ceil_mode,
-        bias=bias,
+        kernel=args.kernel,
+        stride=args.stride,
+        padding=args.padding,
+        dilation=args.dilation,
+        out_channels=args.out_channels,
+        groups=args.groups,
+        transposed=args.transposed,
+        output_padding=args.output_padding,
+        pool=args.pool,  # type: ignore[arg-type]
+        ceil_mode=args.ceil_mode,
+        bias=args.bias,
     )
 
 
-def _check_option_lengths(
-    n: int,
-    kernel: tuple[int, ...] | None,
-    stride: tuple[int, ...] | None,
-    dilation: tuple[int, ...],
-    output_padding: tuple[int, ...],
-    padding: Any,
-) -> None:
+def _check_option_lengths(n: int, args: Args) -> None:
     """Tuple options name themselves when their length does not fit the input."""
     from hw3cli.core.conv import per_axis
 
     tuples = {
-        "--kernel": kernel,
-        "--stride": stride,
-        "--dilation": dilation,
-        "--output-padding": output_padding,
+        "--kernel": args.kernel,
+        "--stride": args.stride,
+        "--dilation": args.dilation,
+        "--output-padding": args.output_padding,
     }
     for option, values in tuples.items():
         if values is not None:
             per_axis(values, n, option)
-    if not isinstance(padding, str):
-        per_axis(tuple(p[0] for p in padding), n, "--padding")
+    if not isinstance(args.padding, str):
+        per_axis(tuple(p[0] for p in args.padding), n, "--padding")
 
 
-def _run_min_input(
-    specs: list[LayerSpec],
-    n: int,
-    batch: int,
-    in_channels: int,
-    layout: Layout,
-    fmt: str,
-    output: str | None,
-) -> None:
+def _run_min_input(specs: list[LayerSpec], n: int, args: Args) -> None:
+    """--min-input: the smallest input every layer accepts, checked forwards."""
     from hw3cli.core.network import apply_stack, min_input
     from hw3cli.output.shapes import write_min_input
 
-    names = axis_names(n, layout)
+    names = axis_names(n, args.lay)
     sizes = min_input(specs, n)
-    stack = apply_stack(specs, sizes, in_channels, names)  # the answer, checked forwards
-    write_min_input(sizes, stack, len(specs), batch, in_channels, layout, fmt, output)
+    stack = apply_stack(specs, sizes, args.in_channels, names)  # the answer, checked forwards
+    write_min_input(
+        sizes, stack, len(specs), args.batch, args.in_channels, args.lay, args.fmt, args.output
+    )
 
 
 def check(
