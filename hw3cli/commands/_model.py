@@ -11,6 +11,7 @@ from hw3cli.errors import InputError
 from hw3cli.output import formats
 
 if TYPE_CHECKING:
+    from hw3cli.core.profile import Request
     from hw3cli.tensor_io.printed import Module
 
 # Added to every mismatch a printed model gives: the print is not the forward code.
@@ -38,8 +39,10 @@ def run_printed(
     depth: int | None,
     fmt: str,
     output: str | None,
+    request: Request | None = None,
 ) -> None:
-    """Run the model on ``batch x in_channels x input_size`` and write the result."""
+    """Run the model on ``batch x in_channels x input_size`` and write the result, with
+    the counts and memory ``request`` asks for."""
     from hw3cli.core.model import Leaf, declared_in_channels, run_model, starts_with_linear
     from hw3cli.output import model as out
     from hw3cli.output.shapes import write
@@ -68,13 +71,20 @@ def run_printed(
             )
         hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
         raise InputError(e.message, where=e.where, hint=hint) from None
+    from hw3cli.commands._profile import model_profile
+    from hw3cli.core.profile import Request
+    from hw3cli.output.shapes import profile_plain
+
+    found = model_profile(result, request or Request(batch=batch))
     write(
         fmt,
         output,
-        json_obj=lambda: out.model_json(result, batch),
-        plain=lambda: out.model_plain(result, batch),
+        json_obj=lambda: out.model_json(result, batch, found),
+        plain=lambda: profile_plain(found) or out.model_plain(result, batch),
         explanation=None,
-        table=lambda stream, colour: out.render_model_table(result, batch, stream, colour, depth),
+        table=lambda stream, colour: out.render_model_table(
+            result, batch, stream, colour, depth, found=found
+        ),
         rows=lambda: out.model_rows(result, batch),
     )
     if resolved != "table":  # (the table shows them itself)

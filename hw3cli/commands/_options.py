@@ -80,30 +80,20 @@ def parse_padding(text: str, what: str) -> tuple[tuple[int, int], ...] | str:
     return tuple(pads)
 
 
-class IntTuple(click.ParamType[tuple[int, ...]]):
-    """Whole numbers separated by ``,`` or ``x``."""
+class Parsed(click.ParamType[Any]):
+    """A value read by ``parse(text, what)``, whose InputError becomes Click's usage error
+    (values already converted, such as defaults, pass through)."""
 
-    name = "N[,N...]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        try:
-            return parse_ints(str(value), "value")
-        except InputError as e:
-            self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
-
-
-class PaddingType(click.ParamType[Any]):
-    """Padding per axis: N, BEFORE:AFTER, ``same`` or ``valid``."""
-
-    name = "PADDING"
+    def __init__(self, name: str, parse: Callable[[str, str], Any], done: type) -> None:
+        self.name = name
+        self.parse = parse
+        self.done = done
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
+        if isinstance(value, self.done):
             return value
         try:
-            return parse_padding(str(value), "value")
+            return self.parse(str(value), "value")
         except InputError as e:
             self.fail(e.message + (f" ({e.hint})" if e.hint else ""), param, ctx)
 
@@ -191,8 +181,8 @@ OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz")
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
 
-INT_TUPLE = IntTuple()
-PADDING = PaddingType()
+INT_TUPLE = Parsed("N[,N...]", parse_ints, tuple)  # whole numbers separated by , or x
+PADDING = Parsed("PADDING", parse_padding, tuple)  # N, BEFORE:AFTER, same or valid
 DELIMITER = DelimiterType()
 
 
@@ -333,4 +323,90 @@ def numeric_options(f: F) -> F:
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
+    return f
+
+
+# --- counts and memory (conv-shape on stacks and models) ---------------------------------
+
+_BYTE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_bytes(text: str, what: str) -> int:
+    """A memory size: a number of bytes, or a number and a unit (``24GiB``, ``16 GB``,
+    ``1.5TiB``; kB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB of 1024)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _BYTE_UNITS:
+        raise InputError(
+            f"{text!r} is not a memory size",
+            where=what,
+            hint="write a number and a unit, e.g. 24GiB, 16GB or 8000000000",
+        )
+    from decimal import Decimal
+
+    return int(Decimal(match.group(1)) * _BYTE_UNITS[unit])
+
+
+COUNT_TOOLS = ("macs", "flops", "torchinfo", "fvcore", "ptflops", "thop", "flop_counter")
+
+
+def profile_options(f: F) -> F:
+    """--counts, --counts-as, --memory, --optimizer, --dtype, --amp, --fit."""
+    options = [
+        click.option("--counts", is_flag=True, help="Add a table of every tool's count."),
+        click.option(
+            "--counts-as",
+            type=click.Choice(COUNT_TOOLS, case_sensitive=False),
+            default=None,
+            metavar="TOOL",
+            help="The count shown in the table and plain output: "
+            + "|".join(COUNT_TOOLS)
+            + " [default: macs].",
+        ),
+        click.option(
+            "--memory",
+            is_flag=True,
+            help="Memory of a training step (weights, gradients, "
+            "optimizer state, saved activations).",
+        ),
+        click.option(
+            "--optimizer",
+            type=click.Choice(("sgd", "momentum", "adam", "adamw"), case_sensitive=False),
+            default="adam",
+            show_default=True,
+            help="Optimizer whose state --memory counts.",
+        ),
+        click.option(
+            "--dtype",
+            type=click.Choice(("float32", "float16", "bfloat16"), case_sensitive=False),
+            default="float32",
+            show_default=True,
+            help="Data type of weights and activations for --memory.",
+        ),
+        click.option(
+            "--amp",
+            is_flag=True,
+            help="Mixed precision: float32 weights and optimizer state, half activations.",
+        ),
+        click.option(
+            "--fit",
+            type=Parsed("SIZE", parse_bytes, int),
+            default=None,
+            metavar="SIZE",
+            help="The largest batch whose training step fits in SIZE (e.g. 24GiB).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
     return f

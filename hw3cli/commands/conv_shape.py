@@ -13,6 +13,7 @@ from hw3cli.commands._options import (
     format_option,
     layout_option,
     output_option,
+    profile_options,
     quiet_option,
 )
 from hw3cli.core.layout import Layout, axis_names
@@ -146,6 +147,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     metavar="WxH",
     help="Exit 1 unless the output spatial size is this.",
 )
+@profile_options
 @format_option(("auto", "table", "json", "plain", "csv"), "plain")
 @output_option
 @quiet_option
@@ -199,6 +201,13 @@ class Args:
     expect: tuple[int, ...] | None
     fmt: str
     output: str | None
+    counts: bool = False
+    counts_as: str | None = None
+    memory: bool = False
+    optimizer: str = "adam"
+    dtype: str = "float32"
+    amp: bool = False
+    fit: int | None = None
     given: frozenset[str] = frozenset()  # the options typed on the command line
 
     @classmethod
@@ -233,6 +242,7 @@ def _read_net(args: Args) -> Any:
 def _run_printed(args: Args, root: Any) -> None:
     """A model printed by PyTorch, run whole."""
     from hw3cli.commands import _model
+    from hw3cli.commands._profile import request_of
 
     _model.refuse_options(args.given)
     _model.run_printed(
@@ -243,6 +253,7 @@ def _run_printed(args: Args, root: Any) -> None:
         args.depth,
         args.fmt,
         args.output,
+        request_of(args),
     )
 
 
@@ -251,11 +262,17 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
     specs = net if net is not None else [_single_spec(args)]
     _refuse_combinations(args, specs)
     if args.min_input:
+        from hw3cli.commands._profile import refuse
         from hw3cli.core.network import axes_of
 
+        refuse(args.given, "--min-input")
         n = len(args.input_size) if args.input_size is not None else axes_of(specs)
         _run_min_input(specs, n, args)
         return
+    if not args.stacked or args.target is not None or args.diagram:
+        from hw3cli.commands._profile import refuse
+
+        refuse(args.given, "a single layer" if not args.stacked else "--target or --diagram")
     n, names = _input_axes(args)
     expect = None
     if args.expect is not None:
@@ -340,12 +357,14 @@ def _run_stack(
     args: Args, specs: list[LayerSpec], names: tuple[str, ...], expect: tuple[int, ...] | None
 ) -> None:
     """A stack of layers: shapes, receptive fields, parameters and MACs per layer."""
+    from hw3cli.commands._profile import request_of, stack_profile
     from hw3cli.core.network import apply_stack
     from hw3cli.output.shapes import write_stack
 
     assert args.input_size is not None
     stack = apply_stack(specs, args.input_size, args.in_channels, names)
-    write_stack(stack, args.batch, args.lay, args.explain, args.fmt, args.output)
+    found = stack_profile(stack, request_of(args))
+    write_stack(stack, args.batch, args.lay, args.explain, args.fmt, args.output, found)
     for message in stack.warnings:
         formats.warn(message)
     check(

@@ -52,7 +52,8 @@ class Node(Protocol):
 
 
 class Leaf(NamedTuple):
-    """One layer as run: its dotted name, class, output shape, parameters and MACs."""
+    """One layer as run: its dotted name, class, output shape, parameters and MACs; the
+    shape it received and its printed arguments (positional, then keywords)."""
 
     name: str
     kind: str
@@ -60,6 +61,20 @@ class Leaf(NamedTuple):
     output: Shape
     params: int
     macs: int
+    input: Shape = ()
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+class Step(NamedTuple):
+    """A step of forward that no module shows, run before leaf number ``before``:
+    ``flatten`` (torch.flatten(x, 1)) or ``global_avg_pool`` (adaptive_avg_pool2d to 1x1,
+    then flatten)."""
+
+    before: int
+    op: str
+    input: Shape
+    output: Shape
 
 
 class ModelResult(NamedTuple):
@@ -68,6 +83,7 @@ class ModelResult(NamedTuple):
     leaves: tuple[Leaf, ...]
     containers: tuple[tuple[str, str, int], ...]  # (dotted name, class, depth)
     warnings: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
 
     @property
     def params(self) -> int:
@@ -476,6 +492,7 @@ class _Run:
         self.leaves = leaves
         self.containers: list[tuple[str, str, int]] = []
         self.warnings: list[str] = []
+        self.steps: list[Step] = []
 
     def module(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
         if not node.children:
@@ -573,12 +590,14 @@ class _Run:
                 f"{child_name}: the {_text(shape)} feature map is averaged over its spatial "
                 f"axes and flattened to {shape[0]} before it, as the model's forward must do"
             )
+            self.steps.append(Step(len(self.leaves), "global_avg_pool", shape, (shape[0],)))
             return (shape[0],)
         flat = math.prod(shape)
         self.warnings.append(
             f"{child_name}: the {_text(shape)} feature map is flattened to {flat} before it, "
             "as the model's forward must do (torch.flatten(x, 1))"
         )
+        self.steps.append(Step(len(self.leaves), "flatten", shape, (flat,)))
         return (flat,)
 
     def leaf(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
@@ -598,7 +617,19 @@ class _Run:
         layer = rule(node, shape, ctx._replace(batch=self.batch), n)
         if any(v < 1 for v in layer.output):
             raise ctx.error(f"gives shape {_text(layer.output)}: an axis below 1")
-        self.leaves.append(Leaf(name, kind, depth, layer.output, layer.params, layer.macs))
+        self.leaves.append(
+            Leaf(
+                name,
+                kind,
+                depth,
+                layer.output,
+                layer.params,
+                layer.macs,
+                shape,
+                tuple(node.args),
+                tuple(node.kwargs.items()),
+            )
+        )
         return layer.output
 
 
@@ -648,7 +679,12 @@ def run_model(
                 f"(torch.flatten(x, 1)), the output is {out[0]} values per sample"
             )
     return ModelResult(
-        input_shape, out, tuple(run.leaves), tuple(run.containers), tuple(run.warnings)
+        input_shape,
+        out,
+        tuple(run.leaves),
+        tuple(run.containers),
+        tuple(run.warnings),
+        tuple(run.steps),
     )
 
 

@@ -9,7 +9,9 @@ from typing import IO, Any
 
 from hw3cli.core.layout import layout_name
 from hw3cli.core.model import Leaf, ModelResult
+from hw3cli.core.profile import Profile
 from hw3cli.errors import size_text
+from hw3cli.output.profile import count_label, layer_extras, profile_json
 
 BYTES_FLOAT32 = 4
 
@@ -18,8 +20,9 @@ def _shape(batch: int, shape: tuple[int, ...]) -> list[int]:
     return [batch, *shape]
 
 
-def model_json(result: ModelResult, batch: int) -> dict[str, Any]:
-    """The contract's JSON: one object per leaf layer in the order run, then totals."""
+def model_json(result: ModelResult, batch: int, found: Profile | None = None) -> dict[str, Any]:
+    """The contract's JSON: one object per leaf layer in the order run, then totals, the
+    counts, and the memory when asked."""
     return {
         "layout": layout_name(len(result.input) - 1, "nchw") if len(result.input) > 1 else "NF",
         "input_shape": _shape(batch, result.input),
@@ -31,13 +34,15 @@ def model_json(result: ModelResult, batch: int) -> dict[str, Any]:
                 "output_shape": _shape(batch, leaf.output),
                 "params": leaf.params,
                 "macs": leaf.macs,
+                **(layer_extras(found, i) if found is not None else {}),
             }
-            for leaf in result.leaves
+            for i, leaf in enumerate(result.leaves)
         ],
         "params": result.params,
         "macs": result.macs,
         "param_bytes": result.params * BYTES_FLOAT32,
         "activation_bytes": result.activations * batch * BYTES_FLOAT32,
+        **(profile_json(found) if found is not None else {}),
         "warnings": list(result.warnings),
     }
 
@@ -69,6 +74,7 @@ def render_model_table(
     depth: int | None = None,
     leaves: tuple[Leaf, ...] | None = None,
     title: str | None = None,
+    found: Profile | None = None,
 ) -> None:
     """The tree: names indented by depth, output shapes, params and MACs, then totals and
     float32 memory. With ``depth``, layers deeper than it are folded into their ancestor
@@ -81,27 +87,40 @@ def render_model_table(
 
     console = make_console(stream, colour)
     kinds = {name: kind for name, kind, _ in result.containers}
-    rows = _folded(leaves if leaves is not None else result.leaves, depth, kinds)
+    shown = leaves if leaves is not None else result.leaves
+    label = count_label(found)
+    if found is not None:  # the chosen tool's count in the count column, saved bytes
+        shown = tuple(leaf._replace(macs=found.layer_counts[i]) for i, leaf in enumerate(shown))
+    memory = found is not None and found.memory is not None
+    saved = (
+        dict(zip((leaf.name for leaf in shown), found.layer_saved, strict=False)) if found else {}
+    )
+    rows = _folded(shown, depth, kinds)
 
     def build(compact: bool) -> Table:
         table = Table(title=title or "model summary", title_justify="left")
         table.add_column("layer (type)", overflow="fold", min_width=8)
-        for column in ("output shape", "params", "MACs"):
+        for column in ("output shape", "params", label) + (("saved",) if memory else ()):
             table.add_column(column, justify="right", no_wrap=True)
         for name, kind, level, output, params, macs in rows:
-            label = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
-            table.add_row(
-                Text(label),
+            text = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
+            cells = [
+                Text(text),
                 Text("x".join(map(str, _shape(batch, output)))),
                 Text(count(params, compact)),
                 Text(count(macs, compact)),
-            )
+            ]
+            if memory:
+                inside = [v for k, v in saved.items() if k == name or k.startswith(name + ".")]
+                cells.append(Text(count(sum(inside), compact)))
+            table.add_row(*cells)
         return table
 
     print_fitting(console, build)
     if leaves is None:
         console.print(Text(f"total params: {result.params:,}"))
-        console.print(Text(f"total MACs per sample: {result.macs:,}"))
+        total = found.counts.of(found.request.count_as) if found is not None else result.macs
+        console.print(Text(f"total {label} per sample: {total:,}"))
         console.print(Text(f"params size (float32): {size_text(result.params * BYTES_FLOAT32)}"))
         activations = result.activations * batch * BYTES_FLOAT32
         console.print(
@@ -109,6 +128,10 @@ def render_model_table(
         )
         for warning in result.warnings:
             console.print(Text(f"note: {warning}"), soft_wrap=True)
+        if found is not None:
+            from hw3cli.output.profile import render_profile
+
+            render_profile(found, console)
 
 
 def _folded(

@@ -6,16 +6,22 @@ from typing import IO, Any
 
 from hw3cli.core.layout import Layout, full_shape, layout_name
 from hw3cli.core.network import StackResult
+from hw3cli.core.profile import Profile
 from hw3cli.errors import plural
 from hw3cli.output.conv import axis_json, explain_axis, shape_change
+from hw3cli.output.profile import count_label, layer_extras, profile_json
 
 
 def stack_json(
-    stack: StackResult, batch: int, layout: Layout, explanation: list[str] | None
+    stack: StackResult,
+    batch: int,
+    layout: Layout,
+    explanation: list[str] | None,
+    found: Profile | None = None,
 ) -> dict[str, Any]:
     n = len(stack.input)
     last = stack.layers[-1]
-    layers = []
+    layers: list[dict[str, Any]] = []
     for layer in stack.layers:
         r = layer.result
         layers.append(
@@ -30,6 +36,7 @@ def stack_json(
                 "start": [f.start for f in layer.fields],
                 "axes": [axis_json(a) for a in r.axes],
                 "warnings": list(r.warnings),
+                **(layer_extras(found, len(layers)) if found is not None else {}),
             }
         )
     obj: dict[str, Any] = {
@@ -51,6 +58,7 @@ def stack_json(
         "layers": layers,
         "params": stack.params,
         "macs": stack.macs,
+        **(profile_json(found) if found is not None else {}),
         "warnings": list(stack.warnings),
     }
     if explanation is not None:
@@ -97,6 +105,7 @@ def render_stack_table(
     explanation: list[str] | None,
     stream: IO[str],
     colour: bool,
+    found: Profile | None = None,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -106,6 +115,8 @@ def render_stack_table(
 
     console = make_console(stream, colour)
     names = layout_name(len(stack.input), layout)
+    counts = found.layer_counts if found is not None else [la.result.macs for la in stack.layers]
+    saved = found.layer_saved if found is not None else [0] * len(stack.layers)
 
     def build(compact: bool) -> Table:
         """Exact numbers and every column; compact: counts as ``14.7 M``, without the
@@ -114,7 +125,10 @@ def render_stack_table(
             title=f"conv-shape: {plural(len(stack.layers), 'layer')} ({names})",
             title_justify="left",
         )
-        columns = ["#", "layer", "kind", "output shape", "params", "MACs", "RF", "jump", "start"]
+        label = count_label(found)
+        columns = ["#", "layer", "kind", "output shape", "params", label, "RF", "jump", "start"]
+        if found is not None and found.memory is not None:
+            columns.insert(6, "saved")
         shown = [c for c in columns if not (compact and c in ("#", "jump", "start"))]
         for column in shown:
             words = column in ("layer", "kind")
@@ -144,7 +158,8 @@ def render_stack_table(
                         _shape(shape) + dropped, style="yellow" if dropped else ""
                     ),
                     "params": Text(count(r.params, compact)),
-                    "MACs": Text(count(r.macs, compact)),
+                    label: Text(count(counts[i - 1], compact)),
+                    "saved": Text(count(saved[i - 1], compact)),
                     "RF": Text(_per_axis([f.receptive_field for f in layer.fields])),
                     "jump": Text(_per_axis([f.jump for f in layer.fields])),
                     "start": Text(_per_axis([f.start for f in layer.fields])),
@@ -154,7 +169,8 @@ def render_stack_table(
             {
                 "layer": Text("total", style="bold"),
                 "params": Text(count(stack.params, compact), style="bold"),
-                "MACs": Text(count(stack.macs, compact), style="bold"),
+                label: Text(count(sum(counts), compact), style="bold"),
+                "saved": Text(count(sum(saved), compact), style="bold"),
             }
         )
         return table
@@ -164,6 +180,10 @@ def render_stack_table(
         console.print(Text("! the layer drops input pixels (see the warnings)"))
     for line in explanation or []:
         console.print(Text(line), soft_wrap=True)
+    if found is not None:
+        from hw3cli.output.profile import render_profile
+
+        render_profile(found, console)
 
 
 def _shape(shape: tuple[int, ...]) -> str:

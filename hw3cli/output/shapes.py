@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from hw3cli.core.conv import LayerResult
 from hw3cli.core.layout import Layout, full_shape, layout_name
+from hw3cli.core.profile import Profile
 from hw3cli.errors import InputError
 from hw3cli.output import formats
 
@@ -76,9 +77,16 @@ def write_layer(
 
 
 def write_stack(
-    stack: Any, batch: int, layout: Layout, explain: bool, fmt: str, output: str | None
+    stack: Any,
+    batch: int,
+    layout: Layout,
+    explain: bool,
+    fmt: str,
+    output: str | None,
+    found: Profile | None = None,
 ) -> None:
-    """A stack of layers: per layer shapes and receptive fields, then the totals."""
+    """A stack of layers: per layer shapes and receptive fields, then the totals (and
+    the counts and memory of ``found``)."""
     from hw3cli.output.conv import size_text
     from hw3cli.output.network import explain_stack, render_stack_table, stack_json
 
@@ -86,14 +94,24 @@ def write_stack(
     write(
         fmt,
         output,
-        json_obj=lambda: stack_json(stack, batch, layout, explanation),
-        plain=lambda: size_text(stack.output),
+        json_obj=lambda: stack_json(stack, batch, layout, explanation, found),
+        plain=lambda: profile_plain(found) or size_text(stack.output),
         explanation=explanation,
         table=lambda stream, colour: render_stack_table(
-            stack, batch, layout, explanation, stream, colour
+            stack, batch, layout, explanation, stream, colour, found
         ),
         rows=lambda: stack_rows(stack, batch, layout),
     )
+
+
+def profile_plain(found: Profile | None) -> str | None:
+    """Plain output's numbers for --counts, --counts-as, --memory and --fit, if asked."""
+    if found is None:
+        return None
+    from hw3cli.output.profile import plain_lines
+
+    lines = plain_lines(found, found.request.table or found.request.count_as != "macs")
+    return "\n".join(lines) if lines else None
 
 
 def write_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:

@@ -1,0 +1,328 @@
+"""What each call of forward does, in order: the record that counting and memory read.
+
+A stack or a printed model becomes a list of `Op`s: one per layer call, plus the steps
+of forward that the print does not show but that hw3 knows (docs/formulas.md section 6):
+the flatten or global pool of convention 2, the residual add of torchvision's
+BasicBlock, Bottleneck and InvertedResidual, and the second and third calls of the one
+``relu`` module that BasicBlock and Bottleneck reuse. Each op names the op whose output
+it reads (``source``; -1 is the model's input), so that a tensor two layers keep is one
+tensor. Shapes exclude the batch axis.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from hw3cli.core.model import ModelResult
+    from hw3cli.core.network import StackResult
+
+Shape = tuple[int, ...]
+
+
+class Op(NamedTuple):
+    """One call: its layer's dotted name and PyTorch class (or a functional step:
+    ``flatten``, ``global_avg_pool``, ``add``), the shapes in and out, the layer's
+    parameters, its named arguments, and where its input comes from."""
+
+    name: str
+    kind: str
+    input: Shape
+    output: Shape
+    params: int = 0
+    args: Mapping[str, Any] = {}
+    source: int = -1  # index of the op whose output this op reads; -1: the model's input
+    other: int | None = None  # an add's second operand
+    hidden: bool = False  # a step of forward that the print does not show
+    layer: int | None = None  # index of the printed layer (leaf) this call belongs to
+
+    @property
+    def family(self) -> str:
+        """The class without its 1d/2d/3d suffix: ``Conv``, ``MaxPool``, ``BatchNorm``."""
+        return re.sub(r"[123]d$", "", self.kind)
+
+    @property
+    def dims(self) -> int:
+        """Spatial axes of the input."""
+        return len(self.input) - 1
+
+    def arg(self, key: str, default: Any = None) -> Any:
+        value = self.args.get(key, default)
+        return default if value is None and default is not None else value
+
+    def ints(self, key: str, default: Any = None) -> tuple[int, ...]:
+        """An argument given as one number or one per spatial axis, as a tuple."""
+        value = self.arg(key, default)
+        if isinstance(value, (tuple, list)):
+            values = tuple(value)
+            return values * self.dims if len(values) == 1 else values
+        return (value,) * self.dims
+
+    @property
+    def inplace(self) -> bool:
+        """Whether the output is the input's storage (an in-place layer, a view, an
+        in-place add)."""
+        return bool(self.arg("inplace", False)) or self.family in _VIEWS
+
+    @property
+    def groups(self) -> int:
+        return int(self.arg("groups", 1))
+
+    @property
+    def bias(self) -> bool:
+        value = self.arg("bias", True)
+        return value is not False
+
+    @property
+    def param_tensors(self) -> int:
+        """How many parameter tensors the layer has (weight, bias)."""
+        if not self.params:
+            return 0
+        if self.family in ("Conv", "ConvTranspose", "Linear", "LayerNorm"):
+            return 2 if self.bias else 1
+        return 1 if self.family == "PReLU" else 2
+
+
+_VIEWS = frozenset({"Flatten", "Unflatten", "Identity", "flatten"})
+
+# PyTorch's positional argument names, by class without its suffix
+_POSITIONAL: dict[str, tuple[str, ...]] = {
+    "Conv": (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "bias",
+    ),
+    "ConvTranspose": (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "bias",
+        "dilation",
+    ),
+    "MaxPool": ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"),
+    "AvgPool": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
+    "AdaptiveAvgPool": ("output_size",),
+    "AdaptiveMaxPool": ("output_size",),
+    "BatchNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "InstanceNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "GroupNorm": ("num_groups", "num_channels", "eps", "affine"),
+    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
+    "Linear": ("in_features", "out_features", "bias"),
+    "LeakyReLU": ("negative_slope", "inplace"),
+    "ELU": ("alpha", "inplace"),
+    "CELU": ("alpha", "inplace"),
+    "Hardtanh": ("min_val", "max_val", "inplace"),
+    "Softmax": ("dim",),
+    "LogSoftmax": ("dim",),
+    "Softmin": ("dim",),
+    "Upsample": ("size", "scale_factor", "mode", "align_corners"),
+    "UpsamplingNearest": ("size", "scale_factor"),
+    "UpsamplingBilinear": ("size", "scale_factor"),
+    "PReLU": ("num_parameters", "init"),
+    "GELU": ("approximate",),
+    **{k: ("p", "inplace") for k in ("Dropout", "AlphaDropout", "FeatureAlphaDropout")},
+}
+_INPLACE_ONLY = ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU")
+
+
+def named_args(kind: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """A printed layer's arguments by PyTorch's names: ``Conv2d(3, 64, kernel_size=...)``."""
+    family = re.sub(r"[123]d$", "", kind)
+    names = _POSITIONAL.get(family, ("inplace",) if family in _INPLACE_ONLY else ())
+    named = dict(zip(names, args, strict=False))
+    named.update(kwargs)
+    if kind == "UpsamplingNearest2d":
+        named["mode"] = "nearest"
+    elif kind == "UpsamplingBilinear2d":
+        named["mode"] = "bilinear"
+    return named
+
+
+# --- stacks ----------------------------------------------------------------------------
+
+
+def stack_ops(stack: StackResult) -> list[Op]:
+    """One op per layer of a stack (convolutions and pooling), each reading the one before."""
+    ops: list[Op] = []
+    channels = stack.in_channels
+    for index, layer in enumerate(stack.layers):
+        r = layer.result
+        n = len(r.axes)
+        spec = r.spec
+        if spec.pool is not None:
+            kind = f"{'Max' if spec.pool == 'max' else 'Avg'}Pool{n}d"
+        else:
+            kind = f"{'ConvTranspose' if spec.transposed else 'Conv'}{n}d"
+        args = {
+            "kernel_size": tuple(a.kernel for a in r.axes),
+            "stride": tuple(a.stride for a in r.axes),
+            "padding": tuple(a.padding for a in r.axes),  # (before, after) per axis
+            "groups": spec.groups,
+            "bias": spec.bias,
+            "ceil_mode": spec.ceil_mode,
+            "count_include_pad": True,
+        }
+        ops.append(
+            Op(
+                layer.name,
+                kind,
+                (channels, *r.input),
+                (r.out_channels, *r.output),
+                r.params,
+                args,
+                index - 1,
+                layer=index,
+            )
+        )
+        channels = r.out_channels
+    return ops
+
+
+# --- printed models --------------------------------------------------------------------
+
+BRANCHES = ("downsample", "shortcut", "proj")
+# torchvision's blocks whose forward reuses their one ``relu`` module: the children they
+# need, and after which of them the extra calls run (the printed relu is one call)
+_REUSED_RELU = {
+    "BasicBlock": (("conv1", "bn1", "relu", "conv2", "bn2"), ("bn2",)),
+    "Bottleneck": (("conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu"), ("bn1", "bn2")),
+}
+# blocks whose forward adds their input (or their downsample's output) to the main path
+_RESIDUAL = frozenset({"BasicBlock", "Bottleneck"})
+_INPLACE_ADD = frozenset({"BasicBlock", "Bottleneck"})  # out += identity
+# classes whose forward hw3 knows in full (with model.py's conventions and the rules here)
+KNOWN_FORWARD = frozenset(
+    {
+        "Sequential",
+        "ModuleList",
+        "AlexNet",
+        "VGG",
+        "ResNet",
+        "BasicBlock",
+        "Bottleneck",
+        "MobileNetV2",
+        "InvertedResidual",
+        "Conv2dNormActivation",
+        "ConvNormActivation",
+        "ConvBNReLU",
+    }
+)
+
+
+def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
+    """The calls of a printed model's forward, in order, and notes on what the print
+    leaves open (containers whose forward hw3 does not know)."""
+    kinds = {name: kind for name, kind, _ in result.containers}
+    steps = {step.before: step for step in result.steps}
+    children: dict[str, dict[str, int]] = {}  # container -> its leaves by short name
+    for i, leaf in enumerate(result.leaves):
+        parent, _, short = leaf.name.rpartition(".")
+        children.setdefault(parent, {})[short] = i
+    ops: list[Op] = []
+    current = -1  # the op whose output the next main-path layer reads
+    block_input: dict[str, int] = {}  # container -> the op that gave its input
+    branch_end: dict[str, int] = {}  # block -> the last op of its branch
+    open_blocks: list[str] = []
+    notes: list[str] = []
+
+    def reuses_relu(block: str) -> tuple[str, ...]:
+        """The children after which a torchvision block calls its relu again."""
+        needed, after = _REUSED_RELU.get(kinds.get(block, ""), ((), ()))
+        return after if needed and set(needed) <= set(children.get(block, {})) else ()
+
+    def shape_of(index: int) -> Shape:
+        return result.input if index < 0 else ops[index].output
+
+    def close(block: str) -> None:
+        nonlocal current
+        kind = kinds[block]
+        start = block_input[block]
+        residual = block in branch_end or (
+            (kind in _RESIDUAL or kind == "InvertedResidual")
+            and shape_of(current) == shape_of(start)
+        )
+        if residual:
+            ops.append(
+                Op(
+                    f"{block}.add" if block else "add",
+                    "add",
+                    shape_of(current),
+                    shape_of(current),
+                    args={"inplace": kind in _INPLACE_ADD},
+                    source=current,
+                    other=branch_end.get(block, start),
+                    hidden=True,
+                )
+            )
+            current = len(ops) - 1
+            if "bn2" in reuses_relu(block) and kind == "BasicBlock":
+                relu = children[block]["relu"]
+                ops.append(_call(result.leaves[relu], shape_of(current), current, relu, True))
+                current = len(ops) - 1
+        if kind not in KNOWN_FORWARD:
+            notes.append(
+                f"{block or 'the model'} ({kind}): its forward may run operations the print "
+                "does not show; counts and memory cover its modules and hw3's conventions only"
+            )
+
+    for index, leaf in enumerate(result.leaves):
+        parts = leaf.name.split(".")
+        containers = [p for p in (".".join(parts[:k]) for k in range(len(parts))) if p in kinds]
+        while open_blocks and open_blocks[-1] not in containers:
+            close(open_blocks.pop())
+        for container in containers:
+            if container not in open_blocks:
+                open_blocks.append(container)
+                block_input[container] = current
+        step = steps.get(index)
+        if step is not None:
+            ops.append(Op(step.op, step.op, step.input, step.output, source=current, hidden=True))
+            current = len(ops) - 1
+        branch = next((k for k in range(1, len(parts)) if parts[k] in BRANCHES), None)
+        if branch is not None:
+            block = ".".join(parts[:branch])
+            ops.append(_call(leaf, leaf.input, branch_end.get(block, block_input[block]), index))
+            branch_end[block] = len(ops) - 1
+            continue
+        ops.append(_call(leaf, leaf.input, current, index))
+        current = len(ops) - 1
+        parent, _, short = leaf.name.rpartition(".")
+        if short in reuses_relu(parent) and not (short == "bn2" and kinds[parent] == "BasicBlock"):
+            relu = children[parent]["relu"]
+            ops.append(_call(result.leaves[relu], leaf.output, current, relu, True))
+            current = len(ops) - 1
+    while open_blocks:
+        close(open_blocks.pop())
+    return ops, notes
+
+
+def _call(leaf: Any, shape: Shape, source: int, layer: int, hidden: bool = False) -> Op:
+    """A call of the printed layer ``leaf`` on a tensor of ``shape`` (a shape-preserving
+    layer when it is called again on another shape)."""
+    return Op(
+        leaf.name,
+        leaf.kind,
+        shape,
+        leaf.output if shape == leaf.input else shape,
+        leaf.params,
+        named_args(leaf.kind, leaf.args, dict(leaf.kwargs)),
+        source,
+        hidden=hidden,
+        layer=layer,
+    )
+
+
+def numel(shape: Shape) -> int:
+    return math.prod(shape)
