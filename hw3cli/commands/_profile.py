@@ -37,6 +37,7 @@ def request_of(args: Any) -> Request:
         memory=settings if wants_memory else None,
         fit=args.fit,
         batch=args.batch,
+        plain_count=args.counts or args.counts_as is not None,
     )
 
 

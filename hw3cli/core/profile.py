@@ -13,13 +13,15 @@ from hw3cli.core.ops import Op
 
 class Request(NamedTuple):
     """What the user asked for: the tool whose number is the count, the counts table,
-    the memory of a training step (its settings), the memory to fit a batch into."""
+    the memory of a training step (its settings), the memory to fit a batch into, at
+    ``batch``."""
 
     count_as: str = "macs"
     table: bool = False
     memory: Settings | None = None
     fit: int | None = None  # bytes
     batch: int = 1
+    plain_count: bool = False  # plain output prints the count (--counts, --counts-as)
 
 
 class Profile(NamedTuple):

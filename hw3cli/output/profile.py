@@ -68,12 +68,12 @@ def layer_extras(found: Profile, index: int) -> dict[str, Any]:
     return extra
 
 
-def plain_lines(found: Profile, given: bool) -> list[str] | None:
+def plain_lines(found: Profile) -> list[str] | None:
     """The numbers plain output prints instead of the shape, or None: the count (with
     --counts or --counts-as), then the batch that fits (--fit) or the training total
     (--memory)."""
     lines: list[str] = []
-    if given:
+    if found.request.plain_count:
         lines.append(str(found.counts.of(found.request.count_as)))
     if found.request.fit is not None:
         lines.append("none" if found.fit_batch is None else str(found.fit_batch))

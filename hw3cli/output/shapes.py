@@ -110,7 +110,7 @@ def profile_plain(found: Profile | None) -> str | None:
         return None
     from hw3cli.output.profile import plain_lines
 
-    lines = plain_lines(found, found.request.table or found.request.count_as != "macs")
+    lines = plain_lines(found)
     return "\n".join(lines) if lines else None
 
 
