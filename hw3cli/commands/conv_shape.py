@@ -40,6 +40,10 @@ Examples:
       a whole network: shapes, receptive fields, parameters, MACs per layer
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --format table
       a model as print(model) shows it, layer by layer
+  hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --counts-as fvcore
+      the count fvcore prints (--counts: every tool's, in a table)
+  hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --fit 24GiB
+      the largest batch whose training step (Adam, float32) fits in 24 GiB
   hw3 conv-shape --input 32 --layer "conv k=3 p=1 out=16" --layer "pool max k=2"
   hw3 conv-shape --input 224 --kernel 3 --stride 2 --target 112
       the padding that gives 112: 0:1

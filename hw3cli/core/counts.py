@@ -202,11 +202,23 @@ def _thop_norm(op: Op) -> float:
 
 
 def _windows(size: int, outputs: int, k: int, s: int, pad: tuple[int, int], include: bool) -> int:
-    """Input elements the windows along one axis add up (thop's count_avgpool)."""
+    """Input elements the windows along one axis add up (thop's count_avgpool): the sum
+    over windows i of |[i s - p_b, i s - p_b + k) n [lower, upper)|, in closed form.
+
+    The windows' ends are capped at ``upper`` from the first that passes it, and their
+    starts raised to ``lower`` until the first that reaches it: two arithmetic series.
+    """
     lower, upper = (-pad[0], size + pad[1]) if include else (0, size)
-    return sum(
-        max(min(i * s - pad[0] + k, upper) - max(i * s - pad[0], lower), 0) for i in range(outputs)
-    )
+    a = -pad[0]  # the first window's start
+
+    def series(first: int, count: int) -> int:  # sum of a + i s for i in [first, first + count)
+        return count * a + s * (count * (2 * first + count - 1) // 2)
+
+    uncapped = min(outputs, max(0, (upper - a - k) // s + 1))  # windows ending by upper
+    ends = series(0, uncapped) + uncapped * k + (outputs - uncapped) * upper
+    unraised = min(outputs, max(0, -(-(lower - a) // s)))  # windows starting before lower
+    starts = unraised * lower + series(unraised, outputs - unraised)
+    return max(0, ends - starts)
 
 
 def _thop_avgpool(op: Op) -> float:
@@ -222,10 +234,9 @@ def _thop_avgpool(op: Op) -> float:
 
 
 def _thop_adaptive_avgpool(op: Op) -> float:
-    windows = math.prod(
-        o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
-        for i, o in zip(op.input, op.output, strict=True)
-    )
+    """thop adds, per axis, the sizes of the o windows ceil((j + 1) i / o) - floor(j i / o),
+    which sum to i + o - gcd(i, o) (i where i = o)."""
+    windows = math.prod(i + o - math.gcd(i, o) for i, o in zip(op.input, op.output, strict=True))
     return windows + numel(op.output)
 
 

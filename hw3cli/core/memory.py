@@ -218,15 +218,19 @@ def inference_peak(
     values = _tensor_values(ops, model_input)
     last_use: dict[int, int] = {-1: 0}
     for i, op in enumerate(ops):
+        last_use.setdefault(tensors[i], i)
         for src in (op.source, op.other):
             if src is not None:
-                last_use[tensors[src] if src >= 0 else -1] = i
-        last_use.setdefault(tensors[i], i)
-    peak = 0
-    for i in range(len(ops)):
-        alive = {t for t, end in last_use.items() if end >= i and (t < 0 or t <= i)}
-        alive.add(tensors[i])
-        peak = max(peak, sum(values[t] for t in alive))
+                tensor = tensors[src] if src >= 0 else -1
+                last_use[tensor] = max(last_use.get(tensor, i), i)
+    change = [0] * (len(ops) + 1)  # alive values, as differences from one call to the next
+    for tensor, end in last_use.items():
+        change[max(tensor, 0)] += values[tensor]
+        change[end + 1] -= values[tensor]
+    peak = alive = 0
+    for delta in change[:-1]:
+        alive += delta
+        peak = max(peak, alive)
     return peak * batch * act_bytes
 
 

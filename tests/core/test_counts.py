@@ -10,11 +10,14 @@ and torchvision 0.29.1, for the model whose ``print(model)`` is given, at batch 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from hw3cli.core.counts import count_all
+from hw3cli.core.counts import _windows, count_all
 from hw3cli.core.model import run_model
 from hw3cli.core.ops import model_ops
 from hw3cli.tensor_io.printed import parse_printed
@@ -108,3 +111,32 @@ def test_bottleneck_calls_its_relu_three_times_and_ptflops_counts_each_call() ->
     assert sorted(relus) == [(64, 56, 56), (64, 56, 56), (256, 56, 56)]
     assert [op.kind for op in ops if op.name == "layer1.0.add"] == ["add"]
     assert notes == []
+
+
+@given(
+    size=st.integers(1, 40),
+    k=st.integers(1, 9),
+    s=st.integers(1, 5),
+    pb=st.integers(0, 4),
+    pa=st.integers(0, 4),
+    include=st.booleans(),
+    extra=st.integers(0, 1),
+)
+def test_avgpool_window_sum_in_closed_form_equals_thops_loop(
+    size: int, k: int, s: int, pb: int, pa: int, include: bool, extra: int
+) -> None:
+    # thop's count_avgpool adds the overlap of every window with the (padded) input
+    padded = size + pb + pa
+    assume(padded >= k)
+    outputs = (padded - k) // s + 1 + extra  # extra: a ceil-mode window past the end
+    lower, upper = (-pb, size + pa) if include else (0, size)
+    loop = sum(max(min(i * s - pb + k, upper) - max(i * s - pb, lower), 0) for i in range(outputs))
+    assume(all(min(i * s - pb + k, upper) >= max(i * s - pb, lower) for i in range(outputs)))
+    assert _windows(size, outputs, k, s, (pb, pa), include) == loop
+
+
+@given(i=st.integers(1, 300), o=st.integers(1, 300))
+def test_adaptive_window_sizes_add_up_to_i_plus_o_minus_gcd(i: int, o: int) -> None:
+    # PyTorch's adaptive window j spans floor(j i / o) to ceil((j + 1) i / o)
+    loop = sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
+    assert loop == i + o - math.gcd(i, o)
