@@ -71,9 +71,12 @@ def model_profile(result: ModelResult, request: Request) -> Profile:
 
 
 def _report(found: Profile) -> Profile:
-    """Warnings for what the numbers leave out, and for a --fit that nothing meets."""
-    for note in found.notes:
-        formats.warn(note)
+    """Warnings for what the numbers leave out (when counts or memory were asked for: JSON
+    has them as ``notes`` always), and for a --fit that nothing meets."""
+    request = found.request
+    if request.plain_count or request.table or request.memory is not None:
+        for note in found.notes:
+            formats.warn(note)
     if found.request.fit is not None and found.memory is not None:
         from hw3cli.errors import size_text
 

@@ -212,26 +212,32 @@ def inference_peak(
     ops: Sequence[Op], model_input: tuple[int, ...], batch: int, act_bytes: int
 ) -> int:
     """The most activation bytes alive at once in a forward without autograd: at each
-    call, every tensor made so far that a later call still reads, and the call's output
-    (none for an in-place call or a view)."""
+    call, the input batch (which the caller holds), every tensor made so far that a later
+    call still reads, the call's output (none for an in-place call or a view), and max
+    pooling's int64 indices, which PyTorch's CPU kernel makes even without autograd."""
     tensors = tensors_of(ops)
     values = _tensor_values(ops, model_input)
-    last_use: dict[int, int] = {-1: 0}
+    last_use: dict[int, int] = {-1: max(len(ops) - 1, 0)}
     for i, op in enumerate(ops):
         last_use.setdefault(tensors[i], i)
         for src in (op.source, op.other):
             if src is not None:
                 tensor = tensors[src] if src >= 0 else -1
                 last_use[tensor] = max(last_use.get(tensor, i), i)
-    change = [0] * (len(ops) + 1)  # alive values, as differences from one call to the next
+    change = [0] * (len(ops) + 1)  # alive bytes, as differences from one call to the next
     for tensor, end in last_use.items():
-        change[max(tensor, 0)] += values[tensor]
-        change[end + 1] -= values[tensor]
+        change[max(tensor, 0)] += values[tensor] * batch * act_bytes
+        change[end + 1] -= values[tensor] * batch * act_bytes
+    for i, op in enumerate(ops):
+        if op.family in ("MaxPool", "AdaptiveMaxPool"):
+            indices = numel(op.output) * batch * INDEX_BYTES
+            change[i] += indices
+            change[i + 1] -= indices
     peak = alive = 0
     for delta in change[:-1]:
         alive += delta
         peak = max(peak, alive)
-    return peak * batch * act_bytes
+    return peak
 
 
 def param_tensors(ops: Sequence[Op]) -> int:

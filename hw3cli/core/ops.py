@@ -25,8 +25,9 @@ Shape = tuple[int, ...]
 
 class Op(NamedTuple):
     """One call: its layer's dotted name and PyTorch class (or a functional step:
-    ``flatten``, ``global_avg_pool``, ``add``), the shapes in and out, the layer's
-    parameters, its named arguments, and where its input comes from."""
+    ``flatten``, ``global_avg_pool``, ``add``, or ``end``, where a block that holds its
+    input releases it), the shapes in and out, the layer's parameters, its named
+    arguments, and where its input comes from."""
 
     name: str
     kind: str
@@ -86,7 +87,7 @@ class Op(NamedTuple):
         return 1 if self.family == "PReLU" else 2
 
 
-_VIEWS = frozenset({"Flatten", "Unflatten", "Identity", "flatten"})
+_VIEWS = frozenset({"Flatten", "Unflatten", "Identity", "flatten", "end"})
 
 # PyTorch's positional argument names, by class without its suffix
 _POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -202,6 +203,8 @@ _REUSED_RELU = {
 # blocks whose forward adds their input (or their downsample's output) to the main path
 _RESIDUAL = frozenset({"BasicBlock", "Bottleneck"})
 _INPLACE_ADD = frozenset({"BasicBlock", "Bottleneck"})  # out += identity
+# blocks whose forward keeps its argument x referenced until it returns
+_HOLDS_INPUT = frozenset({"BasicBlock", "Bottleneck", "InvertedResidual"})
 # classes whose forward hw3 knows in full (with model.py's conventions and the rules here)
 KNOWN_FORWARD = frozenset(
     {
@@ -271,6 +274,17 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
                 relu = children[block]["relu"]
                 ops.append(_call(result.leaves[relu], shape_of(current), current, relu, True))
                 current = len(ops) - 1
+        if kind in _HOLDS_INPUT:  # the input stays alive until the block returns
+            ops.append(
+                Op(
+                    f"{block}.end",
+                    "end",
+                    shape_of(start),
+                    shape_of(start),
+                    source=start,
+                    hidden=True,
+                )
+            )
         if kind not in KNOWN_FORWARD:
             notes.append(
                 f"{block or 'the model'} ({kind}): its forward may run operations the print "

@@ -124,3 +124,25 @@ def test_resnet18_at_batch_64_with_adam() -> None:
     _, _, memory = memory_of((MODELS / "resnet18.txt").read_text(), (3, 224, 224), 64)
     assert memory.saved_activations == 64 * 22_179_840 + 38_400
     assert memory.training_total == 2 * 46_758_048 + 93_516_344 + 64 * 22_179_840 + 38_400
+
+
+# the most bytes of live tensors in a no_grad forward at batch 4 (PyTorch 2.14.1, CPU): a
+# TorchDispatchMode sees every op's outputs and follows each storage until its last tensor
+# is freed; the input batch is alive throughout, parameters and buffers are left out
+INFERENCE_PEAK_BATCH_4 = {
+    "alexnet": 7_745_536,
+    "vgg11": 92_323_840,
+    "vgg16_bn": 105_168_896,
+    "resnet18": 28_098_560,
+    "resnet50": 44_154_880,
+    "resnext50_32x4d": 44_154_880,
+    "wide_resnet50_2": 44_154_880,
+    "mobilenet_v2": 44_154_880,
+}
+
+
+@pytest.mark.parametrize("name", sorted(INFERENCE_PEAK_BATCH_4))
+def test_inference_peak_is_the_most_live_activation_bytes(name: str) -> None:
+    text = (MODELS / f"{name}.txt").read_text()
+    _, _, memory = memory_of(text, (3, 224, 224), 4)
+    assert memory.inference_peak - memory.weights == INFERENCE_PEAK_BATCH_4[name]
