@@ -249,11 +249,13 @@ def param_tensors(ops: Sequence[Op]) -> int:
 
 
 def cast_params(ops: Sequence[Op]) -> int:
-    """Parameters autocast casts to half precision: convolutions' and Linear layers'."""
+    """Weights autocast casts to half precision and the layers keep for backward: those of
+    convolutions and Linear layers, without their biases (cast too, but not kept)."""
     seen: dict[str, int] = {}
     for op in ops:
-        if op.family in ("Conv", "ConvTranspose", "Linear"):
-            seen.setdefault(op.name, op.params)
+        if op.family in ("Conv", "ConvTranspose", "Linear") and op.params:
+            bias = op.output[0 if op.family != "Linear" else -1] if op.bias else 0
+            seen.setdefault(op.name, op.params - bias)
     return sum(seen.values())
 
 
@@ -270,7 +272,8 @@ def step_memory(
     and adamw) plus 4 bytes of ``step`` per parameter tensor for adam and adamw, and
     the saved activations. With ``amp`` the weights, gradients and state are float32, the
     activations half precision, and autocast's half copies of the convolution and Linear
-    weights (kept by those layers for backward) are added to the weights.
+    weights (kept by those layers for backward; not their biases) are added to the
+    weights.
     """
     settings = settings or Settings()
     b = 4 if settings.amp else DTYPE_BYTES[settings.dtype]
