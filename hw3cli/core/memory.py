@@ -106,6 +106,11 @@ def _nothing(op: Op, x: int, y: int) -> list[Saved]:
     return []
 
 
+def _stochastic_depth(op: Op, x: int, y: int) -> list[Saved]:
+    """In training, a per-sample noise (one value a sample) unless p is 0."""
+    return [Saved(None, 1)] if op.arg("p", 0) else []
+
+
 SAVES: dict[str, Rule] = {
     "Conv": _input,
     "ConvTranspose": _input,
@@ -138,6 +143,8 @@ SAVES: dict[str, Rule] = {
     "Dropout3d": _feature_dropout,
     "ReflectionPad": _input,
     "ReplicationPad": _input,
+    "StochasticDepth": _stochastic_depth,
+    "mul": _input,  # scale * input keeps the input, and the scale (below: `other`)
 }  # every other kind (views, flatten, adds, zero padding, upsampling) keeps nothing
 
 
@@ -196,7 +203,10 @@ def saved_bytes(
     for i, op in enumerate(ops):
         x = tensors[op.source] if op.source >= 0 else -1
         added = 0
-        for saved in _rule(op)(op, x, tensors[i]):
+        found = _rule(op)(op, x, tensors[i])
+        if op.kind == "mul" and op.other is not None:
+            found.append(Saved(tensors[op.other]))  # each operand is kept for the other
+        for saved in found:
             if saved.tensor is not None:
                 if saved.tensor not in kept:
                     kept.add(saved.tensor)

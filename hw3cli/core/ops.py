@@ -25,8 +25,8 @@ Shape = tuple[int, ...]
 
 class Op(NamedTuple):
     """One call: its layer's dotted name and PyTorch class (or a functional step:
-    ``flatten``, ``global_avg_pool``, ``add``, or ``end``, where a block that holds its
-    input releases it), the shapes in and out, the layer's parameters, its named
+    ``flatten``, ``global_avg_pool``, ``add``, ``mul``, ``cat``, or ``end``, where a block
+    that holds its input releases it), the shapes in and out, the layer's parameters, its named
     arguments, and where its input comes from."""
 
     name: str
@@ -66,7 +66,10 @@ class Op(NamedTuple):
     def inplace(self) -> bool:
         """Whether the output is the input's storage (an in-place layer, a view, an
         in-place add)."""
-        return bool(self.arg("inplace", False)) or self.family in _VIEWS
+        if self.kind == "add":
+            return bool(self.arg("inplace", False))
+        skipped = self.family == "StochasticDepth" and not self.arg("p", 0)  # returns input
+        return bool(self.arg("inplace", False)) or self.family in _VIEWS or skipped
 
     @property
     def groups(self) -> int:
@@ -201,10 +204,21 @@ _REUSED_RELU = {
     "Bottleneck": (("conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu"), ("bn1", "bn2")),
 }
 # blocks whose forward adds their input (or their downsample's output) to the main path
+# blocks whose forward adds their input (or their branch's output) to the main path:
+# always, or only where the two shapes agree (stride 1, as many channels out as in)
 _RESIDUAL = frozenset({"BasicBlock", "Bottleneck"})
-_INPLACE_ADD = frozenset({"BasicBlock", "Bottleneck"})  # out += identity
-# blocks whose forward keeps its argument x referenced until it returns
-_HOLDS_INPUT = frozenset({"BasicBlock", "Bottleneck", "InvertedResidual"})
+_RESIDUAL_IF_SAME = frozenset({"InvertedResidual", "MBConv", "FusedMBConv", "ResBottleneckBlock"})
+# ... in place (result += input; MobileNetV2's InvertedResidual, with a child named
+# ``conv``, returns x + self.conv(x) instead)
+_INPLACE_ADD = frozenset({"BasicBlock", "Bottleneck", "MBConv", "FusedMBConv"})
+# blocks whose forward keeps its argument referenced until it returns
+_HOLDS_INPUT = frozenset(
+    {"BasicBlock", "Bottleneck", "InvertedResidual", "MBConv", "FusedMBConv", "ResBottleneckBlock"}
+)
+# blocks whose child of this name runs after the add (RegNet: self.activation(x + f(x)))
+_AFTER_ADD = {"ResBottleneckBlock": "activation"}
+# blocks that return scale * input, their children computing the scale (model.py's rule)
+_SCALING = frozenset({"SqueezeExcitation", "SqueezeExcite", "SELayer", "SEBlock"})
 # classes whose forward hw3 knows in full (with model.py's conventions and the rules here)
 KNOWN_FORWARD = frozenset(
     {
@@ -220,6 +234,18 @@ KNOWN_FORWARD = frozenset(
         "Conv2dNormActivation",
         "ConvNormActivation",
         "ConvBNReLU",
+        "MobileNetV3",
+        "EfficientNet",
+        "MBConv",
+        "FusedMBConv",
+        "SqueezeExcitation",
+        "SqueezeNet",
+        "Fire",
+        "RegNet",
+        "SimpleStemIN",
+        "AnyStage",
+        "ResBottleneckBlock",
+        "BottleneckTransform",
     }
 )
 
@@ -237,6 +263,8 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
     current = -1  # the op whose output the next main-path layer reads
     block_input: dict[str, int] = {}  # container -> the op that gave its input
     branch_end: dict[str, int] = {}  # block -> the last op of its branch
+    op_of: dict[int, int] = {}  # printed layer -> the op of its (first) call
+    deferred: dict[str, int] = {}  # block -> its layer that runs after the add
     open_blocks: list[str] = []
     notes: list[str] = []
 
@@ -248,43 +276,38 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
     def shape_of(index: int) -> Shape:
         return result.input if index < 0 else ops[index].output
 
+    def hidden(name: str, kind: str, shape: Shape, source: int, **more: Any) -> None:
+        nonlocal current
+        ops.append(Op(name, kind, shape_of(source), shape, source=source, hidden=True, **more))
+        current = len(ops) - 1
+
     def close(block: str) -> None:
         nonlocal current
         kind = kinds[block]
         start = block_input[block]
-        residual = block in branch_end or (
-            (kind in _RESIDUAL or kind == "InvertedResidual")
-            and shape_of(current) == shape_of(start)
-        )
-        if residual:
-            ops.append(
-                Op(
-                    f"{block}.add" if block else "add",
-                    "add",
-                    shape_of(current),
-                    shape_of(current),
-                    args={"inplace": kind in _INPLACE_ADD},
-                    source=current,
-                    other=branch_end.get(block, start),
-                    hidden=True,
-                )
-            )
-            current = len(ops) - 1
+        mine = children.get(block, {})
+        if kind in _SCALING:  # forward returns scale * input
+            hidden(f"{block}.mul", "mul", shape_of(start), start, other=current)
+        if kind == "Fire" and {"expand1x1_activation", "expand3x3_activation"} <= set(mine):
+            one, three = (op_of[mine[f"expand{k}_activation"]] for k in ("1x1", "3x3"))
+            joined = (shape_of(one)[0] + shape_of(three)[0], *shape_of(one)[1:])
+            hidden(f"{block}.cat", "cat", joined, one, other=three)
+        same = shape_of(current) == shape_of(start)
+        if block in branch_end or ((kind in _RESIDUAL or kind in _RESIDUAL_IF_SAME) and same):
+            inplace = kind in _INPLACE_ADD or (kind == "InvertedResidual" and "conv" not in mine)
+            name = f"{block}.add" if block else "add"
+            add_to = branch_end.get(block, start)
+            hidden(name, "add", shape_of(current), current, other=add_to, args={"inplace": inplace})
             if "bn2" in reuses_relu(block) and kind == "BasicBlock":
-                relu = children[block]["relu"]
+                relu = mine["relu"]
                 ops.append(_call(result.leaves[relu], shape_of(current), current, relu, True))
                 current = len(ops) - 1
+        if block in deferred:
+            leaf = result.leaves[deferred[block]]
+            ops.append(_call(leaf, shape_of(current), current, deferred[block]))
+            current = len(ops) - 1
         if kind in _HOLDS_INPUT:  # the input stays alive until the block returns
-            ops.append(
-                Op(
-                    f"{block}.end",
-                    "end",
-                    shape_of(start),
-                    shape_of(start),
-                    source=start,
-                    hidden=True,
-                )
-            )
+            ops.append(Op(f"{block}.end", "end", shape_of(start), shape_of(start), source=start))
         if kind not in KNOWN_FORWARD:
             notes.append(
                 f"{block or 'the model'} ({kind}): its forward may run operations the print "
@@ -302,21 +325,32 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
                 block_input[container] = current
         step = steps.get(index)
         if step is not None:
-            ops.append(Op(step.op, step.op, step.input, step.output, source=current, hidden=True))
-            current = len(ops) - 1
+            hidden(step.op, step.op, step.output, current)
+        parent, _, short = leaf.name.rpartition(".")
+        if _AFTER_ADD.get(kinds.get(parent, "")) == short:
+            deferred[parent] = index
+            continue
         branch = next((k for k in range(1, len(parts)) if parts[k] in BRANCHES), None)
         if branch is not None:
             block = ".".join(parts[:branch])
             ops.append(_call(leaf, leaf.input, branch_end.get(block, block_input[block]), index))
-            branch_end[block] = len(ops) - 1
+            branch_end[block] = op_of[index] = len(ops) - 1
             continue
-        ops.append(_call(leaf, leaf.input, current, index))
-        current = len(ops) - 1
-        parent, _, short = leaf.name.rpartition(".")
+        source = current
+        if (
+            kinds.get(parent) == "Fire"
+            and short == "expand3x3"
+            and "squeeze_activation" in (mine := children[parent])
+        ):
+            source = op_of[mine["squeeze_activation"]]  # both expands read the squeeze
+        ops.append(_call(leaf, leaf.input, source, index))
+        current = op_of[index] = len(ops) - 1
         if short in reuses_relu(parent) and not (short == "bn2" and kinds[parent] == "BasicBlock"):
             relu = children[parent]["relu"]
             ops.append(_call(result.leaves[relu], leaf.output, current, relu, True))
             current = len(ops) - 1
+    for step in (steps[i] for i in sorted(steps) if i >= len(result.leaves)):
+        hidden(step.op, step.op, step.output, current)
     while open_blocks:
         close(open_blocks.pop())
     return ops, notes

@@ -65,7 +65,8 @@ def test_hw3_macs_leave_out_the_bias_and_flops_double_them() -> None:
     assert found["ptflops"] == 5400 + 8 * 5 * 5  # the bias: one add per output
 
 
-# torchvision 0.29.1's classifiers at 1x3x224x224, printed to tests/data/models:
+# torchvision 0.29.1's classifiers at 1x3x224x224, printed to tests/data/models (the
+# last four have squeeze-and-excitation, Fire's concatenation, MBConv and RegNet blocks):
 # (torchinfo, fvcore, ptflops, thop, flop_counter), each printed by that tool
 WHOLE_MODELS = {
     "alexnet": (714682664, 714197696, 716441128, 714206912, 1428376960),
@@ -76,6 +77,10 @@ WHOLE_MODELS = {
     "resnext50_32x4d": (4230549096, 4259381248, 4286878696, 4288184320, 8460959744),
     "wide_resnet50_2": (11398090344, 11426922496, 11454419944, 11455725568, 22796042240),
     "mobilenet_v2": (300809384, 314193216, 320300008, 327486720, 601548544),
+    "mobilenet_v3_small": (56527424, 59649536, 60910032, 62477944, 113020800),
+    "efficientnet_b0": (385867108, 401659392, 410196896, 415145024, 771629504),
+    "squeezenet1_0": (823270824, 819093576, 836821960, 819094576, 1637849152),
+    "regnet_y_400mf": (401876208, 410406088, 418388672, 418183352, 803685696),
 }
 
 
