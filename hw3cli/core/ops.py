@@ -2,11 +2,12 @@
 
 A stack or a printed model becomes a list of `Op`s: one per layer call, plus the steps
 of forward that the print does not show but that hw3 knows (docs/formulas.md section 6):
-the flatten or global pool of convention 2, the residual add of torchvision's
-BasicBlock, Bottleneck and InvertedResidual, and the second and third calls of the one
-``relu`` module that BasicBlock and Bottleneck reuse. Each op names the op whose output
-it reads (``source``; -1 is the model's input), so that a tensor two layers keep is one
-tensor. Shapes exclude the batch axis.
+the flatten or global pool of convention 2; the residual adds of torchvision's
+BasicBlock, Bottleneck, InvertedResidual, MBConv and ResBottleneckBlock; the second and
+third calls of the one ``relu`` module that BasicBlock and Bottleneck reuse;
+squeeze-and-excitation's ``scale * input``; Fire's concatenation. Each op names the op
+whose output it reads (``source``; -1 is the model's input), so that a tensor two layers
+keep is one tensor. Shapes exclude the batch axis.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Op(NamedTuple):
     params: int = 0
     args: Mapping[str, Any] = {}
     source: int = -1  # index of the op whose output this op reads; -1: the model's input
-    other: int | None = None  # an add's second operand
+    other: int | None = None  # the second operand of an add, a product or a concatenation
     hidden: bool = False  # a step of forward that the print does not show
     layer: int | None = None  # index of the printed layer (leaf) this call belongs to
 
