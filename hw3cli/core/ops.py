@@ -216,6 +216,8 @@ _INPLACE_ADD = frozenset({"BasicBlock", "Bottleneck", "MBConv", "FusedMBConv"})
 _HOLDS_INPUT = frozenset(
     {"BasicBlock", "Bottleneck", "InvertedResidual", "MBConv", "FusedMBConv", "ResBottleneckBlock"}
 )
+# blocks whose forward runs the branch first: self.proj(x) + self.f(x)
+_BRANCH_FIRST = frozenset({"ResBottleneckBlock"})
 # blocks whose child of this name runs after the add (RegNet: self.activation(x + f(x)))
 _AFTER_ADD = {"ResBottleneckBlock": "activation"}
 # blocks that return scale * input, their children computing the scale (model.py's rule)
@@ -324,6 +326,15 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
             if container not in open_blocks:
                 open_blocks.append(container)
                 block_input[container] = current
+                if kinds[container] in _BRANCH_FIRST:  # its branch runs before the main path
+                    for j, other in enumerate(result.leaves):
+                        if any(other.name.startswith(f"{container}.{b}.") for b in BRANCHES):
+                            ops.append(
+                                _call(other, other.input, branch_end.get(container, current), j)
+                            )
+                            branch_end[container] = op_of[j] = len(ops) - 1
+        if index in op_of:  # run already, as a branch that goes first
+            continue
         step = steps.get(index)
         if step is not None:
             hidden(step.op, step.op, step.output, current)
