@@ -71,7 +71,7 @@ def run_printed(
             )
         hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
         raise InputError(e.message, where=e.where, hint=hint) from None
-    from hw3cli.commands._profile import model_profile
+    from hw3cli.commands._profile import model_profile, report
     from hw3cli.core.profile import Request
     from hw3cli.output.shapes import profile_plain
 
@@ -90,3 +90,4 @@ def run_printed(
     if resolved != "table":  # (the table shows them itself)
         for warning in result.warnings:
             formats.warn(warning)
+    report(found, fmt, output)

@@ -57,9 +57,7 @@ def stack_profile(stack: StackResult, request: Request) -> Profile:
     from hw3cli.core.profile import profile
 
     ops = stack_ops(stack)
-    return _report(
-        profile(ops, len(stack.layers), (stack.in_channels, *stack.input), stack.params, request)
-    )
+    return profile(ops, len(stack.layers), (stack.in_channels, *stack.input), stack.params, request)
 
 
 def model_profile(result: ModelResult, request: Request) -> Profile:
@@ -67,14 +65,17 @@ def model_profile(result: ModelResult, request: Request) -> Profile:
     from hw3cli.core.profile import profile
 
     ops, notes = model_ops(result)
-    return _report(profile(ops, len(result.leaves), result.input, result.params, request, notes))
+    return profile(ops, len(result.leaves), result.input, result.params, request, notes)
 
 
-def _report(found: Profile) -> Profile:
-    """Warnings for what the numbers leave out (when counts or memory were asked for: JSON
-    has them as ``notes`` always), and for a --fit that nothing meets."""
+def report(found: Profile, fmt: str, output: str | None) -> None:
+    """After the result: warnings for what the numbers leave out (when counts or memory
+    were asked for, and not in a table, which shows them; JSON has them as ``notes``
+    always), and for a --fit that nothing meets."""
     request = found.request
-    if request.plain_count or request.table or request.memory is not None:
+    table = formats.resolve_format(fmt.lower(), fallback="plain", output=output) == "table"
+    asked = request.plain_count or request.table or request.memory is not None
+    if asked and not table:
         for note in found.notes:
             formats.warn(note)
     if found.request.fit is not None and found.memory is not None:
@@ -86,4 +87,3 @@ def _report(found: Profile) -> Profile:
             )
         elif found.fit_batch is None:
             formats.warn("--fit: nothing this network keeps grows with the batch")
-    return found

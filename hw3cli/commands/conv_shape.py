@@ -361,7 +361,7 @@ def _run_stack(
     args: Args, specs: list[LayerSpec], names: tuple[str, ...], expect: tuple[int, ...] | None
 ) -> None:
     """A stack of layers: shapes, receptive fields, parameters and MACs per layer."""
-    from hw3cli.commands._profile import request_of, stack_profile
+    from hw3cli.commands._profile import report, request_of, stack_profile
     from hw3cli.core.network import apply_stack
     from hw3cli.output.shapes import write_stack
 
@@ -369,6 +369,7 @@ def _run_stack(
     stack = apply_stack(specs, args.input_size, args.in_channels, names)
     found = stack_profile(stack, request_of(args))
     write_stack(stack, args.batch, args.lay, args.explain, args.fmt, args.output, found)
+    report(found, args.fmt, args.output)
     for message in stack.warnings:
         formats.warn(message)
     check(
