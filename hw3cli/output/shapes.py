@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from hw3cli.core.conv import LayerResult
 from hw3cli.core.layout import Layout, full_shape, layout_name
-from hw3cli.core.profile import Profile
 from hw3cli.errors import InputError
 from hw3cli.output import formats
+
+if TYPE_CHECKING:
+    from hw3cli.core.profile import Profile
 
 
 def write_layer(

@@ -138,3 +138,19 @@ def test_stack_counts_and_memory() -> None:
 )
 def test_bad_uses_are_clean_errors(args: list[str]) -> None:
     assert_clean_error(invoke(args))
+
+
+def test_a_forward_hw3_does_not_know_is_named_in_notes() -> None:
+    # EmotionCNN is the user's own class: its forward may run steps the print hides
+    model = ["conv-shape", "--net", str(ROOT / "examples" / "models" / "emotion_cnn.txt")]
+    plain = invoke([*model, "--input", "48x48", "--format", "json"])
+    assert plain.exit_code == 0
+    notes = json.loads(plain.stdout)["notes"]
+    assert len(notes) == 1 and notes[0].startswith("the model (EmotionCNN)")
+    assert "EmotionCNN" not in plain.stderr  # counts not asked for: no warning
+    asked = invoke([*model, "--input", "48x48", "--counts-as", "thop", "--format", "plain"])
+    assert asked.exit_code == 0 and "EmotionCNN" in asked.stderr
+
+
+def test_torchvision_forward_is_known_and_leaves_no_note() -> None:
+    assert "notes" not in _json(MODEL)
