@@ -185,7 +185,9 @@ def _wait_until_numpy_is_loaded(pid: int) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGHUP, 129), (signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
 def test_interrupt_exits_quietly_and_leaves_the_output_alone(
     batch: Path, signum: int, status: int
 ) -> None:
