@@ -89,10 +89,7 @@ def check_output_path(path: str) -> os.stat_result | None:
     if st is None:
         folder = os.path.dirname(os.path.realpath(path))
         if not os.path.isdir(folder):
-            raise InputError(
-                f"the folder {os.path.dirname(os.path.abspath(path))} does not exist",
-                where=where,
-            )
+            raise InputError(f"the folder {folder} does not exist", where=where)
     return st
 
 
