@@ -356,7 +356,9 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
 
 
 # a closed terminal or ssh session (SIGHUP), Ctrl-C, kill: each unwinds like an error
-INTERRUPTS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+INTERRUPTS = tuple(
+    getattr(signal, name) for name in ("SIGHUP", "SIGINT", "SIGTERM") if hasattr(signal, name)
+)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
