@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from hw3cli.errors import InputError
 from hw3cli.tensor_io import guard
 from hw3cli.tensor_io.atomic import write_atomic
-from tests.conftest import hw3_executable
+from tests.conftest import hw3_executable, invoke
 
 X_CSV = "a,b,c\n1,2,3\n4,5,7\n"
 DY_CSV = "a,b,c\n0.5,-1,2\n1.5,1,-2\n"
@@ -101,6 +101,39 @@ def test_the_writer_never_replaces_the_input(
             with open(spelling, "rb") as f:
                 assert f.read() == b"new\n"
         assert not any(p.name.startswith(".hw3-") for p in d.rglob("*"))
+
+
+@settings(max_examples=40)
+@given(
+    folders=FOLDERS,
+    name=st.sampled_from(["x.csv", "xl", "y.csv", "z.csv", "x.csv/y"]),
+    end=st.sampled_from(["", "", "", "/", "/."]),
+    absolute=st.booleans(),
+)
+def test_the_command_never_replaces_the_input(
+    tmp_path_factory: pytest.TempPathFactory,
+    folders: list[str],
+    name: str,
+    end: str,
+    absolute: bool,
+) -> None:
+    """The same spellings through the whole command (the check as -o is parsed, the
+    guard and the writer): exit 0 with the result where the system says, or exit 2."""
+    d = _tree(tmp_path_factory.getbasetemp() / "command")
+    (d / "x.csv").write_text(X_CSV)
+    (d / "dy.csv").write_text(DY_CSV)
+    spelling = (f"{d}/" if absolute else "") + "/".join([*folders, name]) + end
+    with _inside(d):
+        result = invoke(["bn-grad", "x.csv", "--dy", "dy.csv", "-o", spelling])
+        assert result.exit_code in (0, 2), result.stderr
+        event(f"exit {result.exit_code}")  # both outcomes are drawn (--hypothesis-show-statistics)
+        assert "Traceback" not in result.stderr
+        assert (d / "x.csv").read_text() == X_CSV, spelling
+        if result.exit_code == 0:
+            with open(spelling) as f:
+                assert f.read().startswith("a,b,c\n")
+        else:
+            assert result.stderr.startswith("Error: -o ")
 
 
 @pytest.fixture
