@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -232,6 +233,19 @@ def test_tables_and_csv_show_control_characters_escaped(tmp_path: Path, fmt: str
     result = invoke(["conv-shape", "--net", model, "--input", "8x8", "--format", fmt])
     assert result.exit_code == 0, result.stderr
     assert not RAW_CONTROL.search(result.stdout)
+    assert "a\\x1b]0;pwned\\x07b" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["plain", "table", "csv"])
+def test_a_stack_layer_name_is_written_escaped(tmp_path: Path, fmt: str) -> None:
+    """A JSON stack's layer name, with --explain (plain text names each layer)."""
+    net = tmp_path / "net.json"
+    net.write_text(json.dumps([{"name": f"a{TITLE}b", "kernel": 3, "out_channels": 4}]))
+    result = invoke(
+        ["conv-shape", "--net", str(net), "--input", "8x8", "--explain"] + ["--format", fmt]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert not RAW_CONTROL.search(result.stdout + result.stderr)
     assert "a\\x1b]0;pwned\\x07b" in result.stdout
 
 

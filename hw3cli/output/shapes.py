@@ -133,7 +133,9 @@ def write(
 
         text = dumps(json_obj())
     elif fmt == "plain":
-        text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
+        from hw3cli.errors import escaped
+
+        text = plain() + "\n" + "".join(escaped(line) + "\n" for line in explanation or [])
     elif fmt == "table":
         formats.write_table(table, output)
         return
