@@ -7,6 +7,10 @@ does not determine the answer (a model construct hw3 does not model, forward ste
 print hides and several readings explain): exit status 3, never a guess. `CheckFailed`
 is a check the user asked for (``--strict``, ``--expect``, ``--check``) that did not
 hold: exit status 1. None imports Click, so the pure core can raise them.
+
+Text from an input is shown, never obeyed: `escaped` writes control characters as
+``\\x1b``, `shortened` cuts a value thousands of characters long to its start and end,
+and `displayable` does both to every line of a message on its way to the terminal.
 """
 
 from __future__ import annotations
