@@ -265,3 +265,9 @@ def test_another_file_through_the_same_tricks_is_written(batch: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (batch / "real" / "dx.csv").read_text().startswith("a,b,c\n")
     assert not (batch / "other" / "dx.csv").exists()
+
+
+def test_a_nul_in_the_path_is_an_input_error() -> None:
+    """Only a caller in Python can pass one (argv and the environment cannot)."""
+    with pytest.raises(InputError, match="NUL"):
+        write_atomic("out\x00.csv", b"x")

@@ -78,6 +78,8 @@ def check_output_path(path: str) -> os.stat_result | None:
             where=where,
             hint="a file's name cannot be followed by '/'",
         ) from None
+    except ValueError:  # only from Python: a command line cannot hold a NUL
+        raise InputError("holds a NUL character, which no file name can", where=where) from None
     except OSError as e:
         raise InputError(
             f"cannot be used as an output: {e.strerror or e}; nothing was read",
