@@ -7,28 +7,36 @@ plain ``conv-shape`` and tab completion start as fast as Click itself.
 Exit statuses: 0 success; 1 a check the user asked for failed; 2 bad usage or input
 (and an output that cannot be written); 3 hw3 cannot decide (the input does not
 determine the answer: what stopped it is named, nothing is guessed); 70 an internal
-error (a bug: the message asks to report it; ``HW3_DEBUG=1`` shows the traceback); 130
-and 143 interrupted by SIGINT or SIGTERM (temporary files removed, an existing ``-o``
-file untouched). A reader that
-closes the pipe early (``hw3 ... | head``) ends hw3 quietly with status 0, as ripgrep
-and fd do.
+error (a bug: the message asks to report it; ``HW3_DEBUG=1`` shows the traceback); 129,
+130 and 143 interrupted by SIGHUP, SIGINT or SIGTERM (temporary files removed, an
+existing ``-o`` file untouched). A reader that closes the pipe early (``hw3 ... | head``)
+ends hw3 quietly with status 0, as ripgrep and fd do. A closed standard stream is an
+error of its own (``standard output is closed``), never a crash.
+
+Every message, hw3's or Click's, reaches stderr through `LazyGroup.main`, which shows
+control characters escaped (``\\x1b``) and cuts every line to a readable length
+(`hw3cli.errors.displayable`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
+import io
 import os
 import re
 import signal
 import sys
+import warnings
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
 import click
 
 from hw3cli import __version__
-from hw3cli.errors import CheckFailed, InputError, Undecided
+from hw3cli.errors import CheckFailed, InputError, Undecided, displayable
 
 INTERNAL_ERROR_EXIT = 70
 
@@ -85,7 +93,7 @@ class PipeClosed(BaseException):
 
 
 class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived; unwinding removes temporary files on the way out."""
+    """SIGHUP, SIGINT or SIGTERM arrived; unwinding removes temporary files on the way out."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -118,6 +126,43 @@ class LazyGroup(click.Group):
     """A group whose commands are imported when first needed (Click's lazy-loading recipe)."""
 
     context_class = _Context
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's main, with the one error renderer of hw3: everything Click would print
+        for an error (hw3's own, and Click's, such as an invalid value read from the
+        environment) is shown through `displayable`, and a failure of shell completion
+        (a broken ``COMP_CWORD``) is an error, not a traceback."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            shown = io.StringIO()
+            e.show(file=shown)
+            click.echo(displayable(shown.getvalue().rstrip("\n")), err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except (Exception, SystemExit) as e:  # shell completion runs outside invoke
+            completing = any(k.startswith("_HW3") and k.endswith("_COMPLETE") for k in os.environ)
+            if not completing or (isinstance(e, SystemExit) and e.code in (0, None)):
+                raise
+            text = displayable(f"{type(e).__name__}: {e}")
+            click.echo(
+                f"Error: shell completion failed ({text}): _HW3_COMPLETE, COMP_WORDS and "
+                "COMP_CWORD are not what hw3's completion script sets",
+                err=True,
+            )
+            sys.exit(InputError.exit_code)
+        sys.exit(returned if isinstance(returned, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -280,7 +325,13 @@ def cli() -> None:
 
 def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
     """Console-script entry point: the exit statuses of the module docstring."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    _standard_streams()
+    if not sys.warnoptions:  # -W or PYTHONWARNINGS (development) shows them
+        # hw3 speaks through Error: and Warning: lines; a Python warning (NumPy's
+        # RuntimeWarning, with a file path and a source line) is for developers, and
+        # every overflow it would report is checked and refused where it is computed
+        warnings.simplefilter("ignore")
+    for signum in INTERRUPTS:
         signal.signal(signum, _interrupt)
     try:
         try:
@@ -293,7 +344,9 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
         sys.exit(0)
     except Interrupted as e:
         _discard_stdout()
-        sys.stderr.write(f"hw3: interrupted by {signal.Signals(e.signum).name}\n")
+        with contextlib.suppress(OSError, ValueError):  # SIGHUP: the terminal may be gone
+            sys.stderr.write(f"hw3: interrupted by {signal.Signals(e.signum).name}\n")
+            sys.stderr.flush()
         sys.exit(128 + e.signum)
     except OSError as e:  # the last flush of stdout failed (a full disk)
         _discard_stdout()
@@ -302,10 +355,65 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
     raise AssertionError("unreachable: Click's standalone mode always exits")  # pragma: no cover
 
 
+# a closed terminal or ssh session (SIGHUP), Ctrl-C, kill: each unwinds like an error
+INTERRUPTS = tuple(
+    getattr(signal, name) for name in ("SIGHUP", "SIGINT", "SIGTERM") if hasattr(signal, name)
+)
+
+
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for other in INTERRUPTS:  # a second signal must not cut the clean-up
+        signal.signal(other, signal.SIG_IGN)
     raise Interrupted(signum)
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the shell closed it (``>&-``): writing is an error that says
+    so (exit 2), while a command writing to ``-o FILE`` runs as usual."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed; write the result with -o FILE")
+
+
+class _Nowhere(io.TextIOBase):
+    """Standard error when the shell closed it (``2>&-``): messages go nowhere, the exit
+    status still tells."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _standard_streams() -> None:
+    """Descriptors 0, 1 and 2 each hold something (/dev/null where the shell closed one),
+    so that no file hw3 opens takes their place; Python leaves a closed stream None:
+    stdin stays None (a reader says "standard input is closed"), stdout refuses writes,
+    stderr discards. Characters stdout's encoding cannot write (``PYTHONIOENCODING=ascii``,
+    a file name that is not UTF-8) are written as escapes (``\\xe9``), as on stderr."""
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                opened = os.open(os.devnull, mode)
+                if opened != fd:
+                    os.dup2(opened, fd)
+                    os.close(opened)
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
+    elif isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    if sys.stderr is None:
+        sys.stderr = _Nowhere()
 
 
 def _discard_stdout() -> None:

@@ -7,10 +7,15 @@ does not determine the answer (a model construct hw3 does not model, forward ste
 print hides and several readings explain): exit status 3, never a guess. `CheckFailed`
 is a check the user asked for (``--strict``, ``--expect``, ``--check``) that did not
 hold: exit status 1. None imports Click, so the pure core can raise them.
+
+Text from an input is shown, never obeyed: `escaped` writes control characters as
+``\\x1b``, `shortened` cuts a value thousands of characters long to its start and end,
+and `displayable` does both to every line of a message on its way to the terminal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 
@@ -29,7 +34,7 @@ class InputError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where, message = _shorten(self.where or ""), _shorten(self.message)
+        where, message = shown(self.where or ""), shown(self.message)
         text = f"{where}: {message}" if where else message
         if self.hint:
             text += f"\n  Hint: {self.hint}"
@@ -41,16 +46,48 @@ class InputError(Exception):
         return InputError(self.message, where=place, hint=self.hint)
 
 
-MAX_PART = 300  # characters of a place or a message; a 5000-digit value is elided
+MAX_PART = 300  # characters of a place, a message or a value; a 5000-digit value is elided
+MAX_LINE = 2 * MAX_PART + 40  # characters of a line of a message (a place and a message)
+
+# C0 and C1 control characters (ESC starts a terminal's escape sequences, BEL ends some),
+# DEL, and the marks that reorder text on screen (bidirectional overrides and isolates)
+_MARKS = r"\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x1f{_MARKS}]")
+_CONTROL_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f{_MARKS}]")
 
 
-def _shorten(text: str) -> str:
-    """``text``, or its start and end around an ellipsis when it is longer than MAX_PART
-    (an error quoting a value thousands of characters long stays a readable line)."""
-    if len(text) <= MAX_PART:
+def escaped(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``,
+    ``\\u202e``), so that text from an input shows as what it is and never drives the
+    terminal; ``newlines`` keeps line ends as they are."""
+    pattern = _CONTROL_BUT_NEWLINE if newlines else _CONTROL
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shortened(text: str, limit: int = MAX_PART) -> str:
+    """``text``, or its start and end around an ellipsis that says how much is left out
+    when it is longer than ``limit`` (never longer than ``limit``, so that shortening
+    twice changes nothing)."""
+    if len(text) <= limit:
         return text
-    head, tail = text[: MAX_PART - 80], text[-77:]
+    head, tail = text[: limit - 90], text[-50:]
     return f"{head} ...({len(text) - len(head) - len(tail):,} characters)... {tail}"
+
+
+def shown(text: str) -> str:
+    """A value or a part of a message as it is shown: escaped and shortened."""
+    return shortened(escaped(text, newlines=True))
+
+
+def displayable(text: str) -> str:
+    """A whole message as it goes to the terminal: every line escaped and shortened (the
+    one step every error and warning passes, whoever wrote it: hw3 or Click)."""
+    return "\n".join(shortened(escaped(line), MAX_LINE) for line in text.split("\n"))
 
 
 class Undecided(InputError):

@@ -185,7 +185,9 @@ def _wait_until_numpy_is_loaded(pid: int) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGHUP, 129), (signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
 def test_interrupt_exits_quietly_and_leaves_the_output_alone(
     batch: Path, signum: int, status: int
 ) -> None:
@@ -208,6 +210,37 @@ def test_interrupt_exits_quietly_and_leaves_the_output_alone(
     assert err.decode().splitlines() == [f"hw3: interrupted by {signal.Signals(signum).name}"]
     assert (batch / "out.csv").read_text() == "old\n"
     assert sorted(p.name for p in batch.iterdir()) == ["dy.csv", "out.csv", "x.csv"]
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGHUP, 129), (signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+def test_interrupt_while_the_output_is_written_leaves_no_temporary_file(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    """The signal arrives once the temporary file beside -o exists (one row computed and
+    written at a time, so that writing lasts): it is removed, the old file stays."""
+    big = _big_batch(tmp_path)
+    (tmp_path / "out.csv").write_text("old\n")
+    proc = subprocess.Popen(
+        [hw3_executable(), "bn-grad", str(big), "--dy", str(big), "--block-rows", "1"]
+        + ["-o", "out.csv"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".hw3-*.tmp")):
+        assert proc.poll() is None, "hw3 ended before it wrote"
+        assert time.monotonic() < deadline, "no temporary file within 30 s"
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == status, err
+    assert err.decode().splitlines() == [f"hw3: interrupted by {signal.Signals(signum).name}"]
+    assert (tmp_path / "out.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "out.csv"]
 
 
 def _big_batch(folder: Path) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 
 from hw3cli.core.compare import compare, index_text, report
 from hw3cli.core.gradcheck import GradCheck
-from hw3cli.errors import CheckFailed, InputError, refuse_unknown, shape_text
+from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import atomic_output
@@ -278,7 +278,7 @@ def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) ->
     if fmt == "json":
         extra["explanation"] = explanation
     elif fmt != "table":
-        sys.stderr.write("".join(line + "\n" for line in explanation))
+        sys.stderr.write("".join(escaped(line) + "\n" for line in explanation))
 
 
 def read_expected(
@@ -398,7 +398,7 @@ def finish(check: GradCheck | None, expect_failure: str | None, fmt: str) -> Non
         text = check_report(check)
         if check.passed:
             if fmt != "json":
-                sys.stderr.write(text + "\n")
+                sys.stderr.write(escaped(text, newlines=True) + "\n")
         else:
             problems.append("--check: " + text)
     if expect_failure is not None:

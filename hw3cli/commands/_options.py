@@ -181,8 +181,26 @@ OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz")
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
 
+
+class OutputPath(click.Path):
+    """``-o FILE``: ``-`` (stdout), or a path that can name a file to write, checked as
+    it is parsed, before anything is read (`hw3cli.tensor_io.guard.check_output_path`:
+    no trailing ``/``, no file used as a folder, nothing the system cannot resolve)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, allow_dash=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value != "-":
+            from hw3cli.tensor_io.guard import check_output_path
+
+            check_output_path(value)
+        return super().convert(value, param, ctx)
+
+
 INT_TUPLE = Parsed("N[,N...]", parse_ints, tuple)  # whole numbers separated by , or x
 PADDING = Parsed("PADDING", parse_padding, tuple)  # N, BEFORE:AFTER, same or valid
+OUTPUT = OutputPath()
 DELIMITER = DelimiterType()
 
 
@@ -236,7 +254,7 @@ def output_option(f: F) -> F:
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, allow_dash=True),
+        type=OUTPUT,
         default=None,
         help="Write the result to FILE (atomically) instead of stdout; "
         "the extension picks the format unless --format is given.",
@@ -309,7 +327,7 @@ def numeric_options(f: F) -> F:
         click.option(
             "-o",
             "--output",
-            type=click.Path(dir_okay=False, allow_dash=True),
+            type=OUTPUT,
             default=None,
             help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
         ),

@@ -11,6 +11,7 @@ which is the source document's p - y for unweighted, unsmoothed targets that sum
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -243,7 +244,16 @@ def setup(
     denominator = 1.0
     if reduction == "mean":
         if targets.indices is not None:
-            denominator = float(w[targets.indices[~ignored]].sum())
+            with np.errstate(over="ignore"):  # an overflowing sum is refused below
+                denominator = float(w[targets.indices[~ignored]].sum())
+            if not math.isfinite(denominator):
+                raise InputError(
+                    "the mean's denominator, the sum of the weights of the non-ignored "
+                    "labels, overflows float64 (weights near 1e308)",
+                    where=where["weight"],
+                    hint="scale the weights down: the mean does not change when every "
+                    "weight is multiplied by the same number",
+                )
             if denominator == 0.0:
                 raise InputError(
                     "the mean's denominator, the sum of the weights of the non-ignored "

@@ -76,9 +76,8 @@ def render_table(
 ) -> None:
     """Per-feature statistics and gradients, then a preview of the emitted matrix."""
     from rich.table import Table
-    from rich.text import Text
 
-    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.console import Text, make_console, print_fitting
     from hw3cli.output.numbers import short
 
     console = make_console(stream, colour)

@@ -1,4 +1,9 @@
-"""The Rich console every table goes through (imported only when a table is drawn)."""
+"""The Rich console every table goes through (imported only when a table is drawn).
+
+Text from an input (a layer's name, a CSV header) is shown with its control characters
+escaped (``\\x1b``): `Text`, and the console's own conversion of strings, escape them
+before Rich measures and draws, so that data never drives the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,26 @@ import errno
 from collections.abc import Callable
 from typing import IO, Any
 
+import rich.text
 from rich.console import Console
+
+from hw3cli.errors import escaped
+
+
+class Text(rich.text.Text):
+    """Rich's Text with control characters shown escaped (line ends kept)."""
+
+    def __init__(self, text: str = "", *args: Any, **kwargs: Any) -> None:
+        super().__init__(escaped(text, newlines=True), *args, **kwargs)
 
 
 class _Console(Console):
     """Rich's console, except that a closed pipe (``| head``) is reported to the caller
     like any other write error instead of ending the program with status 1."""
+
+    def render_str(self, text: str, **kwargs: Any) -> rich.text.Text:
+        """Strings drawn as they are (titles, headers, plain cells): escaped as `Text`."""
+        return super().render_str(escaped(text, newlines=True), **kwargs)
 
     def on_broken_pipe(self) -> None:
         self.quiet = True

@@ -152,9 +152,8 @@ def render_layer_table(
 ) -> None:
     """A Rich table: one row per axis, then shapes, parameters and MACs."""
     from rich.table import Table
-    from rich.text import Text
 
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import Text, make_console
 
     console = make_console(stream, colour)
     table = Table(title=f"conv-shape: {result.spec.kind}", title_justify="left")

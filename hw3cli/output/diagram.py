@@ -98,9 +98,7 @@ def render(lines: list[str], stream: IO[str], colour: bool) -> None:
     if not colour:
         stream.write("".join(line + "\n" for line in lines))
         return
-    from rich.text import Text
-
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import Text, make_console
 
     console = make_console(stream, colour)
     styles = {".": "dim", "x": "bold red", "#": "bold cyan", "-": "cyan"}

@@ -127,5 +127,7 @@ def write_table(render: Callable[[IO[str], bool], None], output: str | None) -> 
 
 
 def warn(message: str) -> None:
-    """A warning on stderr."""
-    sys.stderr.write(f"Warning: {message}\n")
+    """A warning on stderr, shown as errors are (`hw3cli.errors.displayable`)."""
+    from hw3cli.errors import displayable
+
+    sys.stderr.write(f"Warning: {displayable(message)}\n")

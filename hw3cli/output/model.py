@@ -80,9 +80,8 @@ def render_model_table(
     float32 memory. With ``depth``, layers deeper than it are folded into their ancestor
     at that depth (their params and MACs added up, the last output shape shown)."""
     from rich.table import Table
-    from rich.text import Text
 
-    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.console import Text, make_console, print_fitting
     from hw3cli.output.numbers import count
 
     console = make_console(stream, colour)

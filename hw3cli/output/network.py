@@ -108,9 +108,8 @@ def render_stack_table(
     found: Profile | None = None,
 ) -> None:
     from rich.table import Table
-    from rich.text import Text
 
-    from hw3cli.output.console import make_console, print_fitting
+    from hw3cli.output.console import Text, make_console, print_fitting
     from hw3cli.output.numbers import count
 
     console = make_console(stream, colour)

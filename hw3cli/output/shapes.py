@@ -153,7 +153,9 @@ def write(
 
         text = dumps(json_obj())
     elif fmt == "plain":
-        text = plain() + "\n" + "".join(line + "\n" for line in explanation or [])
+        from hw3cli.errors import escaped
+
+        text = plain() + "\n" + "".join(escaped(line) + "\n" for line in explanation or [])
     elif fmt == "table":
         formats.write_table(table, output)
         return
@@ -169,14 +171,19 @@ def write(
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows of a table as CSV, the keys of the first row as the header."""
+    """Rows of a table as CSV, the keys of the first row as the header; text (a layer's
+    name) with its control characters escaped (``\\x1b``), as every CSV hw3 writes."""
     import csv
     import io
+
+    from hw3cli.errors import escaped
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(
+        {k: escaped(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows
+    )
     return buffer.getvalue()
 
 

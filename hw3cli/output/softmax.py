@@ -76,9 +76,8 @@ def render_table(
 ) -> None:
     """Per sample: label, p of the label, loss; then the gradient (or probability) matrix."""
     from rich.table import Table
-    from rich.text import Text
 
-    from hw3cli.output.console import make_console
+    from hw3cli.output.console import Text, make_console
 
     console = make_console(stream, colour)
     n, k = result.probs.shape

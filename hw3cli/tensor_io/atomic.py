@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import IO
 
 from hw3cli.errors import InputError
-from hw3cli.tensor_io.guard import refuse_overwrite
+from hw3cli.tensor_io.guard import output_target
 
 
 def write_failed(e: OSError, where: str) -> InputError:
@@ -29,12 +29,11 @@ def write_failed(e: OSError, where: str) -> InputError:
 @contextmanager
 def atomic_output(path: str) -> Iterator[IO[bytes]]:
     """A binary file to write ``path``'s new content into; it replaces ``path`` only when
-    the ``with`` block ends without an exception."""
+    the ``with`` block ends without an exception. The path is resolved once
+    (`output_target`): the file the guard checks is the file written."""
     where = f"-o {path}"
-    refuse_overwrite(path)
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a file", where=where)
-    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+    target, st = output_target(path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
         with _writing(where):  # a device or a pipe: written in place
             f = open(path, "wb")  # noqa: SIM115 - closed below, its errors reported
         try:
@@ -45,7 +44,6 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
             with _writing(where):
                 f.close()
         return
-    target = os.path.realpath(path)
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise InputError(

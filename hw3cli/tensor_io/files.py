@@ -87,6 +87,8 @@ def open_input(path: str | None, *, what: str, hint: str) -> Iterator[Input]:
     (`hw3cli.tensor_io.guard`)."""
     if path in (None, "-"):
         stdin = sys.stdin
+        if stdin is None:  # the shell closed it (<&-)
+            raise InputError(f"no {what}: standard input is closed", hint=hint)
         isatty = getattr(stdin, "isatty", None)
         if isatty is not None and isatty():
             raise InputError(f"no {what} given and standard input is a terminal", hint=hint)

@@ -14,7 +14,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, escaped
 from hw3cli.tensor_io.engine import attempt
 from hw3cli.tensor_io.jsontext import dumps
 
@@ -57,7 +57,7 @@ def iter_csv_blocks(
 ) -> Iterator[str]:
     """CSV text of blocks of rows (a 1-D block is a column), a header line first if given."""
     if header is not None:
-        yield ",".join(_csv_cell(h) for h in header) + "\n"
+        yield ",".join(csv_cell(h) for h in header) + "\n"
     for block in blocks:
         rows = block.reshape(-1, 1) if block.ndim == 1 else block
         for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
@@ -78,8 +78,12 @@ def _csv_block(block: npt.NDArray[Any]) -> str:
     return "".join(_format_row(r) + "\n" for r in values.tolist())
 
 
-def _csv_cell(text: str) -> str:
-    if any(ch in text for ch in ',"\n\r'):
+def csv_cell(text: str) -> str:
+    """A cell of text (a header's name, a layer's name) as CSV: control characters
+    escaped (``\\x1b``, so that ``cat`` of the file cannot drive a terminal), quoted when
+    it holds a comma or a quote."""
+    text = escaped(text)
+    if any(ch in text for ch in ',"'):
         return '"' + text.replace('"', '""') + '"'
     return text
 
