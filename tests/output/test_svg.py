@@ -285,3 +285,24 @@ def test_colours_differ_in_lightness(a: str, b: str) -> None:
         return 0.2126 * r + 0.7152 * g + 0.0722 * b_
 
     assert abs(lightness(STYLE[a][0]) - lightness(STYLE[b][0])) > 0.08 or STYLE[a][2] != STYLE[b][2]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("conv-k3-s2-p1.svg",
+         ["--input", "5x5", "--kernel", "3", "--stride", "2", "--padding", "1"]),
+        ("convT-k3-s2-p1-animated.svg",
+         ["--input", "3x3", "--kernel", "3", "--stride", "2", "--padding", "1", "--transposed",
+          "--output-padding", "1", "--animate"]),
+        ("vgg16-receptive-field.svg",
+         ["--net", "examples/vgg16.json", "--input", "224x224", "--in-channels", "3"]),
+    ],
+)  # fmt: skip
+def test_the_readme_figures_are_what_hw3_draws(name: str, args: list[str]) -> None:
+    """docs/*.svg, shown in the README, are hw3's output as it is now (regenerate them with
+    the same command and -o docs/NAME when the drawing changes)."""
+    root = Path(__file__).parents[2]
+    committed = (root / "docs" / name).read_text()
+    args = [str(root / a) if a.startswith("examples/") else a for a in args]
+    assert figure(*args) == committed
