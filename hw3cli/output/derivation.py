@@ -125,11 +125,16 @@ _TEX_SPECIAL = {
     "}": "\\}",
     "~": "\\textasciitilde{}",
     "^": "\\textasciicircum{}",
+    "<": "\\textless{}",
+    ">": "\\textgreater{}",
 }
 
 
 def _escape_tex(text: str) -> str:
-    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
+    """Text for LaTeX: its special characters escaped, ``->`` an arrow."""
+    return "\\textrightarrow{}".join(
+        "".join(_TEX_SPECIAL.get(c, c) for c in part) for part in text.split("->")
+    )
 
 
 def _escape_md(text: str) -> str:

@@ -545,9 +545,10 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
     counts = [highs[a] - lows[a] + 1 for a in range(2)]
     cells = max(counts) <= FIELD_CELLS
     unit_px = float(CELL) if cells else min(float(CELL), FIELD_SIZE / max(counts))
+    units = (unit_px, unit_px if drawn > 1 else float(CELL))  # (a strip keeps its height)
 
     def px(a: int, v: float) -> float:
-        return (v - lows[a]) * unit_px
+        return (v - lows[a]) * units[a]
 
     names = [layer.name for layer in stack.layers]
     last = stack.layers[-1]
@@ -573,8 +574,8 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
     else:
         if lows[0] < 0 or lows[1] < 0 or highs[0] >= size[0] or highs[1] >= size[1]:
             kinds.add("pad")
-            inner.append(_rect(0, 0, counts[0] * unit_px, counts[1] * unit_px, "pad"))
-        inner.append(_rect(px(0, 0), px(1, 0), size[0] * unit_px, size[1] * unit_px, "input"))
+            inner.append(_rect(0, 0, counts[0] * units[0], counts[1] * units[1], "pad"))
+        inner.append(_rect(px(0, 0), px(1, 0), size[0] * units[0], size[1] * units[1], "input"))
     # the layers' fields, the outermost (the last layer's) shaded
     labels = []
     for index in range(len(regions) - 1, -1, -1):
@@ -587,13 +588,13 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
         inner.append(
             f'<rect x="{_f(px(0, x0) + inset)}" y="{_f(px(1, y0) + inset)}" '
             f'width="{_f(max(unit_px * (x1 - x0 + 1) - 2 * inset, 1))}" '
-            f'height="{_f(max(unit_px * (y1 - y0 + 1) - 2 * inset, 1))}"{shade} '
+            f'height="{_f(max(units[1] * (y1 - y0 + 1) - 2 * inset, 1))}"{shade} '
             f'stroke="{colour}" stroke-width="2.5"{dash_attr}/>'
         )
         spans = [f"{r}" for r in (x1 - x0 + 1, y1 - y0 + 1)[:drawn]]
         pixels = f"[{x0}..{x1}]" + (f" x [{y0}..{y1}]" if drawn > 1 else "")
         labels.append((index, f"{index + 1} {names[index]}: {'x'.join(spans)}, pixels {pixels}"))
-    width_grid, height_grid = counts[0] * unit_px, counts[1] * unit_px
+    width_grid, height_grid = counts[0] * units[0], counts[1] * units[1]
     body.append(
         f'<g data-field="input" transform="translate({_f(left)},{_f(top)})">'
         + "".join(inner)
@@ -611,6 +612,7 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
     ox = left + width_grid + 4 * CELL
     out_cells = max(out) <= FULL
     o_px = float(CELL) if out_cells else min(float(CELL), 240.0 / max(out))
+    o_h = o_px if drawn > 1 else float(CELL)
     body.append(
         f'<path d="M{_f(left + width_grid + CELL)},{_f(top + CELL / 2)}h{_f(CELL * 2)}'
         f'm-6,-4l6,4l-6,4" fill="none" stroke="#444" stroke-width="1.5"/>'
@@ -622,21 +624,21 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
                     _rect(ox + col * CELL + 1, top + row * CELL + 1, CELL - 2, CELL - 2, "output")
                 )
     else:
-        body.append(_rect(ox, top, out[0] * o_px, out[1] * o_px, "output"))
+        body.append(_rect(ox, top, out[0] * o_px, out[1] * o_h, "output"))
     ax, ay = at[0], at[1] if drawn > 1 else 0
     body.append(
         _rect(
             ox + ax * o_px + 1,
-            top + ay * o_px + 1,
+            top + ay * o_h + 1,
             max(o_px - 2, 3),
-            max(o_px - 2, 3),
+            max(o_h - 2, 3),
             "produced",
             ' stroke-width="2"',
         )
     )
-    body.append(_text(ox, top + out[1] * o_px + 16, f"output {size_text(stack.output[:drawn])}"))
+    body.append(_text(ox, top + out[1] * o_h + 16, f"output {size_text(stack.output[:drawn])}"))
 
-    y = top + max(height_grid, out[1] * o_px) + 34
+    y = top + max(height_grid, out[1] * o_h) + 34
     width = max(ox + out[0] * o_px + 20, 7.5 * len(title) + 20)
     for index, label in sorted(labels):
         colour = FIELD_COLOURS[index % len(FIELD_COLOURS)]

@@ -287,6 +287,8 @@ def test_extension_picks_the_format_and_stdout_holds_only_the_derivation(tmp_pat
     layer = tmp_path / "layer.tex"
     assert invoke(["conv-shape", "--input", "32", "--kernel", "3", "-o", str(layer)]).exit_code == 0
     assert "\\begin{align*}" in layer.read_text()
+    # an arrow, not "->", which pdflatex's default font prints as an inverted question mark
+    assert "Conv1d k=3 s=1 p=0 d=1, 32 \\textrightarrow{} 30}" in layer.read_text()
 
 
 def test_standalone_needs_latex() -> None:
