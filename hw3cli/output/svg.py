@@ -545,10 +545,10 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
     counts = [highs[a] - lows[a] + 1 for a in range(2)]
     cells = max(counts) <= FIELD_CELLS
     unit_px = float(CELL) if cells else min(float(CELL), FIELD_SIZE / max(counts))
-    units = (unit_px, unit_px if drawn > 1 else float(CELL))  # (a strip keeps its height)
+    scale = (unit_px, unit_px if drawn > 1 else float(CELL))  # (a strip keeps its height)
 
     def px(a: int, v: float) -> float:
-        return (v - lows[a]) * units[a]
+        return (v - lows[a]) * scale[a]
 
     names = [layer.name for layer in stack.layers]
     last = stack.layers[-1]
@@ -574,8 +574,8 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
     else:
         if lows[0] < 0 or lows[1] < 0 or highs[0] >= size[0] or highs[1] >= size[1]:
             kinds.add("pad")
-            inner.append(_rect(0, 0, counts[0] * units[0], counts[1] * units[1], "pad"))
-        inner.append(_rect(px(0, 0), px(1, 0), size[0] * units[0], size[1] * units[1], "input"))
+            inner.append(_rect(0, 0, counts[0] * scale[0], counts[1] * scale[1], "pad"))
+        inner.append(_rect(px(0, 0), px(1, 0), size[0] * scale[0], size[1] * scale[1], "input"))
     # the layers' fields, the outermost (the last layer's) shaded
     labels = []
     for index in range(len(regions) - 1, -1, -1):
@@ -588,13 +588,13 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
         inner.append(
             f'<rect x="{_f(px(0, x0) + inset)}" y="{_f(px(1, y0) + inset)}" '
             f'width="{_f(max(unit_px * (x1 - x0 + 1) - 2 * inset, 1))}" '
-            f'height="{_f(max(units[1] * (y1 - y0 + 1) - 2 * inset, 1))}"{shade} '
+            f'height="{_f(max(scale[1] * (y1 - y0 + 1) - 2 * inset, 1))}"{shade} '
             f'stroke="{colour}" stroke-width="2.5"{dash_attr}/>'
         )
         spans = [f"{r}" for r in (x1 - x0 + 1, y1 - y0 + 1)[:drawn]]
         pixels = f"[{x0}..{x1}]" + (f" x [{y0}..{y1}]" if drawn > 1 else "")
         labels.append((index, f"{index + 1} {names[index]}: {'x'.join(spans)}, pixels {pixels}"))
-    width_grid, height_grid = counts[0] * units[0], counts[1] * units[1]
+    width_grid, height_grid = counts[0] * scale[0], counts[1] * scale[1]
     body.append(
         f'<g data-field="input" transform="translate({_f(left)},{_f(top)})">'
         + "".join(inner)
