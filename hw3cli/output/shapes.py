@@ -161,7 +161,7 @@ def write(
         fmt.lower(),
         fallback="plain",
         output=output,
-        allowed=("json", "plain", "table", "csv", "markdown", "latex"),
+        allowed=("json", "plain", "table", "csv", *formats.DOCUMENTS),
     )
     if fmt in ("markdown", "latex") and document is not None:
         formats.write_text(document(fmt), output)

@@ -266,6 +266,9 @@ def test_svg_by_extension_and_refused_where_it_means_nothing(tmp_path: Path) -> 
     model = Path(__file__).parents[2] / "examples" / "models" / "resnet18.txt"
     refused = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "--format", "svg"])
     assert "svg" in assert_clean_error(refused)
+    by_name = tmp_path / "model.svg"  # not plain text under an .svg name
+    refused = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "-o", str(by_name)])
+    assert "svg" in assert_clean_error(refused) and not by_name.exists()
     assert "--min-input" in assert_clean_error(
         invoke(["conv-shape", "--net", "examples/vgg16.json", "--min-input", "--format", "svg"])
     )
