@@ -304,12 +304,17 @@ def _run_printed(args: Args, root: Any) -> None:
     """A model printed by PyTorch, run whole."""
     from hw3cli.commands import _model
 
+    in_channels = args.in_channels if "in_channels" in args.given else None
+    if args.document == "svg":  # its receptive field
+        _model.refuse_options(args.given - {"diagram"})
+        _model.draw_field(root, args.input_size, args.batch, in_channels, args.at, args.output)
+        return
     _model.refuse_options(args.given)
     _model.run_printed(
         root,
         args.input_size,
         args.batch,
-        args.in_channels if "in_channels" in args.given else None,
+        in_channels,
         args.depth,
         args.fmt,
         args.output,

@@ -130,6 +130,19 @@ def receptive_field_closed_form(kernels: Sequence[int], strides: Sequence[int]) 
     return r
 
 
+def stack_of(
+    input_size: tuple[int, ...], in_channels: int, layers: Sequence[tuple[str, LayerResult]]
+) -> StackResult:
+    """A stack from layers already applied (a model's path): each one's receptive field,
+    jump and start by `next_field`."""
+    fields = tuple(Field(1, 1, 1) for _ in input_size)
+    out: list[StackLayer] = []
+    for name, result in layers:
+        fields = tuple(next_field(f, result, a) for a, f in enumerate(fields))
+        out.append(StackLayer(name, result, fields))
+    return StackResult(input_size, in_channels, tuple(out))
+
+
 def apply_stack(
     specs: Sequence[LayerSpec],
     input_size: tuple[int, ...],

@@ -191,11 +191,13 @@ def write(
     formats.write_text(text, output)
 
 
-def write_field(stack: Any, at: tuple[int, ...], output: str | None) -> None:
+def write_field(
+    stack: Any, at: tuple[int, ...], output: str | None, note: str | None = None
+) -> None:
     """A stack's receptive field of output position ``at`` as SVG (`hw3cli.output.svg`)."""
     from hw3cli.output.svg import field_figure
 
-    formats.write_text(field_figure(stack, at), output)
+    formats.write_text(field_figure(stack, at, note), output)
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:

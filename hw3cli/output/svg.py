@@ -523,7 +523,7 @@ FIELD_CELLS = 48  # pixels per axis drawn as cells; more: drawn to scale, withou
 FIELD_SIZE = 480.0  # pixels of the drawing of a long axis
 
 
-def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
+def field_figure(stack: StackResult, at: tuple[int, ...], note: str | None = None) -> str:
     """The input grid and, nested on it, the receptive field of one unit of every layer on
     the way to output position ``at`` (the last layer's: the whole receptive field)."""
     from hw3cli.core.network import field_region, path_to
@@ -654,15 +654,17 @@ def field_figure(stack: StackResult, at: tuple[int, ...]) -> str:
         "each layer's rectangle: the input pixels one of its units sees, on the way to the "
         "output (the last layer's, shaded: the whole receptive field)"
     ]
+    if note is not None:
+        notes.append(note)
     if n == 3:
         notes.append(
             f"a 3-D input: axes {last.result.axes[0].name} and {last.result.axes[1].name} drawn"
         )
     if not cells:
         notes.append("drawn to scale without cells; the labels give the pixels")
-    for note in notes:
-        body.append(_text(10, y + 4, note, size=11))
-        width = max(width, 6.2 * len(note) + 20)
+    for line in notes:
+        body.append(_text(10, y + 4, line, size=11))
+        width = max(width, 6.2 * len(line) + 20)
         y += 16
     legend, y = _legend(
         [k for k in ("input", "pad") if k in kinds] + ["output", "produced"],

@@ -264,11 +264,9 @@ def test_svg_by_extension_and_refused_where_it_means_nothing(tmp_path: Path) -> 
     assert result.exit_code == 0 and result.stdout == ""
     ET.fromstring(out.read_text())
     model = Path(__file__).parents[2] / "examples" / "models" / "resnet18.txt"
-    refused = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "--format", "svg"])
-    assert "svg" in assert_clean_error(refused)
-    by_name = tmp_path / "model.svg"  # not plain text under an .svg name
+    by_name = tmp_path / "model.md"  # a model's derivation is not written: refused
     refused = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "-o", str(by_name)])
-    assert "svg" in assert_clean_error(refused) and not by_name.exists()
+    assert "markdown" in assert_clean_error(refused) and not by_name.exists()
     assert "--min-input" in assert_clean_error(
         invoke(["conv-shape", "--net", "examples/vgg16.json", "--min-input", "--format", "svg"])
     )
@@ -309,3 +307,44 @@ def test_the_readme_figures_are_what_hw3_draws(name: str, args: list[str]) -> No
     committed = (root / "docs" / name).read_text()
     args = [str(root / a) if a.startswith("examples/") else a for a in args]
     assert figure(*args) == committed
+
+
+MODELS = Path(__file__).parents[2] / "examples" / "models"
+
+
+def test_receptive_field_of_a_printed_model() -> None:
+    """ResNet-18 at 224x224: the main path's convolutions and poolings up to avgpool, 435
+    pixels (by hand: conv1 7, maxpool +4 (jump 2), layer1 4 x 2 x 4 = +32, layer2 +8 and
+    3 x 16, layer3 +16 and 3 x 32, layer4 +32 and 3 x 64: 435; Araujo et al., Distill
+    2019, list 435 for ResNet-18); the downsample branches are left out."""
+    result = invoke(
+        ["conv-shape", "--net", str(MODELS / "resnet18.txt"), "--input", "224x224",
+         "--format", "svg"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    svg = result.stdout
+    assert "Receptive field of output (3, 3) after 18 layers: 435x435 input pixels" in svg
+    assert "layer2.0.downsample.0:" not in svg  # the branch is no layer of the path
+    assert "up to avgpool (AdaptiveAvgPool2d), after which every output sees the whole input" in svg
+    assert "18 layer4.1.conv2: 435x435, pixels [-121..313] x [-121..313]" in svg
+    alexnet = invoke(
+        ["conv-shape", "--net", str(MODELS / "alexnet.txt"), "--input", "224x224",
+         "--diagram", "--format", "svg", "--at", "0,5"]
+    )  # fmt: skip
+    assert alexnet.exit_code == 0, alexnet.stderr
+    # AlexNet's receptive field: 195 (Araujo et al., Distill 2019)
+    assert "Receptive field of output (0, 5) after 8 layers: 195x195" in alexnet.stdout
+
+
+def test_receptive_field_of_a_model_is_refused_where_it_cannot_be_followed(
+    tmp_path: Path,
+) -> None:
+    mlp = tmp_path / "mlp.txt"
+    mlp.write_text(
+        "Sequential(\n  (0): Linear(in_features=4, out_features=3, bias=True)\n  (1): ReLU()\n)\n"
+    )
+    refused = invoke(["conv-shape", "--net", str(mlp), "--input", "4", "--format", "svg"])
+    assert "no convolution or pooling" in assert_clean_error(refused)
+    animated = invoke(["conv-shape", "--net", str(MODELS / "alexnet.txt"), "--input", "224x224",
+                       "--format", "svg", "--at", "9,9"])  # fmt: skip
+    assert "--at" in assert_clean_error(animated)
