@@ -454,14 +454,13 @@ def layer_figure(result: LayerResult, animate: bool = False) -> str:
     if not (ax0.cells.whole and ax1.cells.whole and ax0.outputs.whole and ax1.outputs.whole):
         notes.append("dashed cuts: cells left out; the labels give the whole sizes")
 
-    width = max(width, 7.0 * len(title) + 20)
+    width = max(width, 7.0 * len(title) + 20, *(6.2 * len(note) + 20 for note in notes))
     legend_kinds = [k for k in PRIORITY[::-1] if k in kinds] + ["tap", "output", "produced"]
     legend, y = _legend(legend_kinds, y + 6, width)
     body += legend
     for note in notes:
         body.append(_text(10, y + 12, note, size=11))
         y += 16
-        width = max(width, 6.2 * len(note) + 20)
     body.insert(0, _text(10, 22, title, size=15, extra=' font-weight="bold"'))
     return _document(width, y + 10, title, defs, body)
 
