@@ -534,13 +534,23 @@ class Grid(NamedTuple):
             return "cropped"
         if offset % self.spacing:
             return "zero"
-        if offset // self.spacing >= (self.cells - 1) // self.spacing + 1 - self.dropped:
+        if offset // self.spacing >= self.first_dropped:
             return "dropped"
         return "input"
 
     def pixel(self, x: int) -> int:
         """The input pixel at cell x (an ``input`` or ``dropped`` cell), from 0."""
         return (x - self.before) // self.spacing
+
+    @property
+    def pixels(self) -> int:
+        """The input's pixels: i = (cells - 1) / spacing + 1."""
+        return (self.cells - 1) // self.spacing + 1
+
+    @property
+    def first_dropped(self) -> int:
+        """The first input pixel no window covers (= pixels when none is dropped)."""
+        return self.pixels - self.dropped
 
 
 def grid(axis: AxisResult, transposed: bool) -> Grid:

@@ -95,7 +95,9 @@ def wrapped_sum(items: Sequence[str], width: int = 64, sep: str = " + ") -> str:
         if rows[-1] and len(sep.join([*rows[-1], term])) > width:
             rows.append([])
         rows[-1].append(term)
-    return (BREAK + sep.lstrip()).join(sep.join(row) for row in rows)
+    # a new row starts with the operator ("+ e"); a list's comma ends the row before it
+    joint = sep.rstrip(" \\") + BREAK if sep.startswith(",") else BREAK + sep.lstrip()
+    return joint.join(sep.join(row) for row in rows)
 
 
 def shown_indices(count: int) -> list[int | None]:

@@ -151,7 +151,7 @@ class _Axis:
         for w in panels:
             _span(wanted, g.window(w), g.window(w) + g.span)
         if g.dropped:
-            first = g.before + g.cells - g.dropped
+            first = g.before + g.first_dropped  # (its cell: spacing 1 where pixels drop)
             _span(wanted, first, first + g.dropped)
         _span(wanted, total - g.after - g.beyond - 2, total)
         out_wanted = set(panels) | set(range(3)) | set(range(g.output - 3, g.output))
@@ -290,8 +290,7 @@ def _size_label(name: str, axis: _Axis, what: str) -> str:
     g = axis.grid
     if what == "out":
         return f"{name}' = {g.output}"
-    pixels = (g.cells - 1) // g.spacing + 1
-    text = f"{name} = {pixels}"
+    text = f"{name} = {g.pixels}"
     extras = []
     if g.spacing > 1:
         extras.append(f"{g.cells} with zeros")
@@ -448,8 +447,8 @@ def layer_figure(result: LayerResult, animate: bool = False) -> str:
         )
     for g, name in zip(grids, names, strict=False):
         if g.dropped:
-            first = g.cells - g.dropped
-            which = f"pixel {first}" if g.dropped == 1 else f"pixels {first} to {g.cells - 1}"
+            first, last = g.first_dropped, g.pixels - 1
+            which = f"pixel {first}" if g.dropped == 1 else f"pixels {first} to {last}"
             notes.append(f"axis {name}: input {which} (from 0) covered by no window: dropped")
     if not (ax0.cells.whole and ax1.cells.whole and ax0.outputs.whole and ax1.outputs.whole):
         notes.append("dashed cuts: cells left out; the labels give the whole sizes")
