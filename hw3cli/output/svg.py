@@ -31,7 +31,8 @@ from hw3cli.core.network import StackResult
 from hw3cli.output.conv import layer_title, padding_text, size_text
 
 CELL = 18  # pixels per cell
-FULL = 24  # cells of an axis drawn whole; longer axes are elided
+FULL = 24  # cells of an axis drawn whole in small multiples; longer axes are cut
+FULL_ANIMATED = 36  # ... and in an animation (a padded 32x32 CIFAR image, every window)
 KEEP = 7  # cells kept at each place of interest of an elided axis
 PANELS = 4  # output positions per axis drawn as small multiples (a strip: 8)
 FRAME_SECONDS = 0.6
@@ -85,8 +86,8 @@ class _Ruler:
     hidden: tuple[int, ...]  # per item: 0, or the cells an elision hides
 
     @staticmethod
-    def of(wanted: set[int], total: int) -> _Ruler:
-        if total <= FULL:
+    def of(wanted: set[int], total: int, full: int = FULL) -> _Ruler:
+        if total <= full:
             return _Ruler(tuple(range(total)), (0,) * total)
         keep = sorted(x for x in wanted if 0 <= x < total)
         items: list[int | None] = []
@@ -143,7 +144,7 @@ class _Axis:
     panels: tuple[int, ...]
 
     @staticmethod
-    def of(g: Grid, most: int) -> _Axis:
+    def of(g: Grid, most: int, full: int) -> _Axis:
         panels = _chosen(g.output, most)
         total = g.length + g.beyond
         wanted: set[int] = set()
@@ -155,7 +156,8 @@ class _Axis:
             _span(wanted, first, first + g.dropped)
         _span(wanted, total - g.after - g.beyond - 2, total)
         out_wanted = set(panels) | set(range(3)) | set(range(g.output - 3, g.output))
-        return _Axis(g, _Ruler.of(wanted, total), _Ruler.of(out_wanted, g.output), tuple(panels))
+        cells, outputs = _Ruler.of(wanted, total, full), _Ruler.of(out_wanted, g.output, full)
+        return _Axis(g, cells, outputs, tuple(panels))
 
     def taps(self, w: int) -> list[float]:
         """Pixel offsets of window w's taps that are drawn."""
@@ -347,8 +349,9 @@ def layer_figure(result: LayerResult, animate: bool = False) -> str:
     transposed = result.spec.transposed
     grids = [grid(a, transposed) for a in result.axes]
     most = PANELS if n > 1 else 2 * PANELS
-    ax0 = _Axis.of(grids[0], most)
-    ax1 = _Axis.of(grids[1], most) if n > 1 else _POINT
+    full = FULL_ANIMATED if animate else FULL
+    ax0 = _Axis.of(grids[0], most, full)
+    ax1 = _Axis.of(grids[1], most, full) if n > 1 else _POINT
     names = [a.name for a in result.axes]
     title = layer_title(result)
     kinds: set[str] = set()

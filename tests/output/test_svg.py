@@ -348,3 +348,16 @@ def test_receptive_field_of_a_model_is_refused_where_it_cannot_be_followed(
     animated = invoke(["conv-shape", "--net", str(MODELS / "alexnet.txt"), "--input", "224x224",
                        "--format", "svg", "--at", "9,9"])  # fmt: skip
     assert "--at" in assert_clean_error(animated)
+
+
+def test_animation_of_a_cifar_image_visits_every_window() -> None:
+    """32x32 with k=3 p=1 (34 cells a side) is drawn whole when animated: 1024 positions,
+    one translate each, under 1 MB (measured: about 250 kB); small multiples of it cut the
+    middle instead (about 27 kB)."""
+    svg = figure("--input", "32x32", "--kernel", "3", "--padding", "1", "--animate")
+    root = ET.fromstring(svg)
+    move = next(iter(root.iter(f"{SVG}animateTransform")))
+    assert len(move.get("values", "").split(";")) == 1024
+    assert len(svg.encode()) < 1_000_000
+    panels = figure("--input", "32x32", "--kernel", "3", "--padding", "1")
+    assert len(panels.encode()) < 100_000 and "dashed cuts" in panels
