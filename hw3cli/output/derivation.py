@@ -116,25 +116,25 @@ def vector(values: Iterable[Any]) -> str:
 
 # --- rendering ---------------------------------------------------------------------------
 
-_TEX_SPECIAL = {
-    "\\": "\\textbackslash{}",
+_TEX_SPECIAL = {  # (each of these compiles with the default OT1 fonts alone)
+    "\\": "$\\backslash$",
     "&": "\\&",
     "%": "\\%",
-    "$": "\\$",
+    "$": "$\\$$",
     "#": "\\#",
     "_": "\\_",
     "{": "\\{",
     "}": "\\}",
-    "~": "\\textasciitilde{}",
-    "^": "\\textasciicircum{}",
-    "<": "\\textless{}",
-    ">": "\\textgreater{}",
+    "~": "\\~{}",
+    "^": "\\^{}",
+    "<": "$<$",
+    ">": "$>$",
 }
 
 
 def _escape_tex(text: str) -> str:
     """Text for LaTeX: its special characters escaped, ``->`` an arrow."""
-    return "\\textrightarrow{}".join(
+    return "$\\rightarrow$".join(
         "".join(_TEX_SPECIAL.get(c, c) for c in part) for part in text.split("->")
     )
 

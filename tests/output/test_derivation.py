@@ -288,7 +288,7 @@ def test_extension_picks_the_format_and_stdout_holds_only_the_derivation(tmp_pat
     assert invoke(["conv-shape", "--input", "32", "--kernel", "3", "-o", str(layer)]).exit_code == 0
     assert "\\begin{align*}" in layer.read_text()
     # an arrow, not "->", which pdflatex's default font prints as an inverted question mark
-    assert "Conv1d k=3 s=1 p=0 d=1, 32 \\textrightarrow{} 30}" in layer.read_text()
+    assert "Conv1d k=3 s=1 p=0 d=1, 32 $\\rightarrow$ 30}" in layer.read_text()
 
 
 def test_standalone_needs_latex() -> None:
@@ -333,3 +333,15 @@ def test_fragment_has_no_preamble_and_compiles_inside_a_document() -> None:
     )
     status, log = compile_latex(document)
     assert status == 0, log[-3000:]
+
+
+def test_latex_of_any_layer_name_compiles_with_the_base_fonts() -> None:
+    """Names with every character LaTeX treats specially compile, and only with the
+    Type 1 fonts of texlive-latex-base: no bitmap font made on the fly (a ``.600pk``
+    font in the log; TS1's dollar or arrow would need one)."""
+    name = "a_b#1%&$x{y}~^\\z"
+    tex = run("conv-shape", "--input", "16", "--layer", f"conv k=3 name={name}",
+              "--layer", "pool max k=2 name=<p>", "--format", "latex", "--standalone")  # fmt: skip
+    status, log = compile_latex(tex)
+    assert status == 0, log[-3000:]
+    assert ".600pk" not in log and "mktexpk" not in log
