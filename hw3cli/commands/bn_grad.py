@@ -239,7 +239,9 @@ def bn_grad(
             ),
             arrays=lambda: out.result_arrays(whole(), affine),
             document=lambda kind: render(
-                out.derivation(whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature),
+                out.derivation(
+                    whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature, affine
+                ),
                 kind,
                 standalone,
             ),

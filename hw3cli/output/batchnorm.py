@@ -248,10 +248,12 @@ def derivation(
     beta: Array,
     channel_axis: int,
     feature: int,
+    affine: bool = True,
 ) -> Any:
     """The source document's forward lines and six derivatives for one feature, each as
     its formula, with the numbers put in, and its value; the whole batch written out up
-    to `WHOLE` values. Every value is core's (``result``); only the printing is here."""
+    to `WHOLE` values (without ``affine`` parameters: gamma 1 and beta 0, and no dgamma
+    or dbeta). Every value is core's (``result``); only the printing is here."""
     from hw3cli.output.derivation import (
         BREAK,
         Block,
@@ -295,12 +297,16 @@ def derivation(
 
     data = (
         f"Feature {feature} of {result.mean.size}: $m = {m}$ values, "
-        f"$\\epsilon = {eps_t}$, $\\gamma = {tex_num(g)}$, $\\beta = {tex_num(b)}$"
+        + (
+            f"$\\epsilon = {eps_t}$, $\\gamma = {tex_num(g)}$, $\\beta = {tex_num(b)}$"
+            if affine
+            else f"$\\epsilon = {eps_t}$, no affine parameters ($\\gamma = 1$, $\\beta = 0$ fixed)"
+        )
         + ("; the first and last values of each vector (JSON has them all)." if m > 16 else ".")
     )
     given = [Line("x", (vector(xs),)), Line(D_Y.replace("_i", ""), (vector(dys),))]
     products_y = [f"{tex_term(u)} \\cdot {tex_term(v)}" for u, v in zip(dys, xhat, strict=True)]
-    parameters = [  # the last two derivatives, the same in both modes
+    parameters = [  # the last two derivatives, the same in both modes (with affine ones)
         Line(
             _d("\\gamma"),
             (f"\\sum_{{i=1}}^{{m}} {D_Y} \\hat{{x}}_i", total(products_y), tex_num(dgamma)),
@@ -309,7 +315,7 @@ def derivation(
             _d("\\beta"),
             (f"\\sum_{{i=1}}^{{m}} {D_Y}", total([tex_term(u) for u in dys]), tex_num(dbeta)),
         ),
-    ]
+    ][: 2 if affine else 0]
     if not result.training:
         forward = each(
             "\\hat{x}_#",

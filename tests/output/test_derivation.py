@@ -212,6 +212,15 @@ def test_bn_grad_writes_the_whole_batch_up_to_16(tmp_path: Path) -> None:
         assert value(lines["\\mu_B"][-1]) == printed(data["mean"][0])
 
 
+def test_bn_grad_without_affine_parameters_has_no_dgamma() -> None:
+    md = run("bn-grad", BN, "--no-affine", "--format", "markdown")
+    lines = display_lines(md)
+    assert "no affine parameters" in md
+    assert DL + "\\gamma}" not in lines and DL + "\\beta}" not in lines
+    data = json.loads(run("bn-grad", BN, "--no-affine", "--format", "json"))
+    check_line(lines[DL + "x_1}"], data["dx"][0][0])
+
+
 def test_bn_grad_eval_mode_markdown() -> None:
     md = run("bn-grad", BN, "--eval", "--running-mean", "1,2,3", "--running-var", "2,2,2",
              "--format", "markdown")  # fmt: skip
