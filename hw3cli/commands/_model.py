@@ -5,7 +5,7 @@ Imported only when ``--net`` names one, so that other runs do not load it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hw3cli.errors import InputError
 from hw3cli.output import formats
@@ -91,6 +91,41 @@ def _input_shape(
     return (channels or 1, *input_size)
 
 
+def _main_path(root: Module, shape: tuple[int, ...], batch: int) -> tuple[Any, Any, str]:
+    """The model run, its main path's convolutions and poolings as a stack (axes named as
+    PyTorch's NCHW names them), and a note on where the path ends."""
+    from hw3cli.core.layout import axis_names
+    from hw3cli.core.model import global_layer, run_model, spatial_path
+    from hw3cli.core.network import stack_of
+
+    try:
+        result = run_model(root, shape, batch)
+        path, stop = spatial_path(result)
+    except InputError as e:
+        hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
+        raise InputError(e.message, where=e.where, hint=hint) from None
+    if not path:
+        where = f" before {stop.name} ({stop.kind})" if stop is not None else ""
+        raise InputError(f"the model has no convolution or pooling{where} to follow")
+    names = axis_names(len(shape) - 1, "nchw")
+    layers = []
+    for leaf in path:
+        r = leaf.result
+        assert r is not None
+        axes = tuple(a._replace(name=n) for a, n in zip(r.axes, names, strict=True))
+        layers.append((leaf.name, r._replace(axes=axes)))
+    stack = stack_of(shape[1:], shape[0], layers)
+    note = "the convolutions and poolings of the main path (branches such as downsample see less)"
+    if stop is not None:
+        after = (
+            "after which every output sees the whole input"
+            if global_layer(stop)
+            else "which hw3 does not follow"
+        )
+        note += f", up to {stop.name} ({stop.kind}), {after}"
+    return result, stack, note
+
+
 def draw_field(
     root: Module,
     input_size: tuple[int, ...] | None,
@@ -103,43 +138,49 @@ def draw_field(
     its last convolution or pooling before the first layer that is neither (a global
     pooling, a Flatten, a Linear), through the model's main path."""
     from hw3cli.core.conv import per_axis
-    from hw3cli.core.model import global_layer, run_model, spatial_path
-    from hw3cli.core.network import centre, stack_of
+    from hw3cli.core.network import centre
     from hw3cli.output.shapes import write_field
 
     shape = _input_shape(root, input_size, in_channels)
-    try:
-        result = run_model(root, shape, batch)
-        path, stop = spatial_path(result)
-    except InputError as e:
-        hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
-        raise InputError(e.message, where=e.where, hint=hint) from None
-    if not path:
-        where = f" before {stop.name} ({stop.kind})" if stop is not None else ""
-        raise InputError(f"the model has no convolution or pooling{where} to draw")
-    transposed = next((leaf for leaf in path if leaf.kind.startswith("ConvTranspose")), None)
+    result, stack, note = _main_path(root, shape, batch)
+    transposed = next((x for x in stack.layers if x.result.spec.transposed), None)
     if transposed is not None:
         raise InputError(
             "the receptive field is not defined through a transposed convolution",
             where=transposed.name,
         )
-    stack = stack_of(shape[1:], shape[0], [(leaf.name, leaf.result) for leaf in path])  # type: ignore[misc]
     names = [a.name for a in stack.layers[-1].result.axes]
     position = centre(stack.output) if at is None else per_axis(at, len(names), "--at")
     for name, p, o in zip(names, position, stack.output, strict=True):
         if p >= o:
             raise InputError(
-                f"position {p} on axis {name} is past the output of {path[-1].name} (0 to {o - 1})",
+                f"position {p} on axis {name} is past the output of "
+                f"{stack.layers[-1].name} (0 to {o - 1})",
                 where="--at",
             )
-    note = "the convolutions and poolings of the main path (branches such as downsample see less)"
-    if stop is not None:
-        after = (
-            "after which every output sees the whole input"
-            if global_layer(stop)
-            else "which hw3 does not follow"
-        )
-        note += f", up to {stop.name} ({stop.kind}), {after}"
     write_field(stack, position, output, note)
+    for warning in result.warnings:
+        formats.warn(warning)
+
+
+def write_derivation(
+    root: Module,
+    input_size: tuple[int, ...] | None,
+    batch: int,
+    in_channels: int | None,
+    kind: str,
+    standalone: bool,
+    output: str | None,
+) -> None:
+    """--format markdown|latex on a printed model: one line per layer in the order run,
+    the receptive field of its main path, the shapes."""
+    from hw3cli.output.derivation import render
+    from hw3cli.output.model import model_derivation
+
+    shape = _input_shape(root, input_size, in_channels)
+    result, stack, note = _main_path(root, shape, batch)
+    formats.write_text(
+        render(model_derivation(result, stack, note, batch), kind, standalone), output
+    )
     for warning in result.warnings:
         formats.warn(warning)

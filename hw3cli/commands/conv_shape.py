@@ -309,6 +309,18 @@ def _run_printed(args: Args, root: Any) -> None:
         _model.refuse_options(args.given - {"diagram"})
         _model.draw_field(root, args.input_size, args.batch, in_channels, args.at, args.output)
         return
+    if args.document is not None:  # its derivation
+        _model.refuse_options(args.given - {"explain"})
+        _model.write_derivation(
+            root,
+            args.input_size,
+            args.batch,
+            in_channels,
+            args.document,
+            args.standalone,
+            args.output,
+        )
+        return
     _model.refuse_options(args.given)
     _model.run_printed(
         root,

@@ -354,3 +354,26 @@ def test_latex_of_any_layer_name_compiles_with_the_base_fonts() -> None:
     status, log = compile_latex(tex)
     assert status == 0, log[-3000:]
     assert ".600pk" not in log and "mktexpk" not in log
+
+
+def test_printed_model_derivation() -> None:
+    """A printed model (PyTorch's NCHW, so the axes are H and W): every layer in the order
+    run, the main path's receptive field (ResNet-18: 435, by hand in test_svg), the
+    shapes; the standalone LaTeX compiles."""
+    model = str(EXAMPLES / "models" / "resnet18.txt")
+    md = run("conv-shape", "--net", model, "--input", "224x224", "--format", "markdown")
+    data = json.loads(run("conv-shape", "--net", model, "--input", "224x224", "--format", "json"))
+    lines = display_lines(md)
+    rows = [key for key in lines if key.startswith("\\text{")]
+    assert len(rows) == len(data["layers"])
+    (conv1,) = lines["\\text{conv1}\\colon"]
+    assert conv1.startswith("H' = \\left\\lfloor \\frac{224 + 2 \\cdot 3 - 7}{2} + 1")
+    assert conv1.endswith("= 112,\\quad C' = 64")
+    assert lines["\\text{layer2.0.downsample.0}\\colon"] == ["\\text{Conv2d} \\to (128, 28, 28)"]
+    check_line(lines["r_{H}"], 435)
+    assert "up to avgpool (AdaptiveAvgPool2d)" in md
+    assert lines["(N, F)"] == ["(1, 1000)"]
+    status, log = compile_latex(
+        run("conv-shape", "--net", model, "--input", "224x224", "--format", "latex", "--standalone")
+    )
+    assert status == 0, log[-3000:]

@@ -264,9 +264,9 @@ def test_svg_by_extension_and_refused_where_it_means_nothing(tmp_path: Path) -> 
     assert result.exit_code == 0 and result.stdout == ""
     ET.fromstring(out.read_text())
     model = Path(__file__).parents[2] / "examples" / "models" / "resnet18.txt"
-    by_name = tmp_path / "model.md"  # a model's derivation is not written: refused
-    refused = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "-o", str(by_name)])
-    assert "markdown" in assert_clean_error(refused) and not by_name.exists()
+    by_name = tmp_path / "model.svg"  # a model's figure: its receptive field
+    drawn = invoke(["conv-shape", "--net", str(model), "--input", "224x224", "-o", str(by_name)])
+    assert drawn.exit_code == 0 and "Receptive field" in by_name.read_text()
     assert "--min-input" in assert_clean_error(
         invoke(["conv-shape", "--net", "examples/vgg16.json", "--min-input", "--format", "svg"])
     )
