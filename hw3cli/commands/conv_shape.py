@@ -274,6 +274,11 @@ def _documents(args: Args) -> Args:
             where="--diagram",
             hint="draw with --format svg (or -o FILE.svg), or leave out --diagram",
         )
+    if document == "svg" and args.axis is not None:
+        raise InputError(
+            "picks the axis of the text diagram; the SVG figure draws the first two axes",
+            where="--axis",
+        )
     for flag, given in (("--animate", args.animate), ("--at", args.at is not None)):
         if given and document != "svg":
             raise InputError(

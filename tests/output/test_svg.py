@@ -256,6 +256,7 @@ def test_receptive_field_refusals() -> None:
     single = ["conv-shape", "--input", "8x8", "--kernel", "3"]
     assert "--at" in assert_clean_error(invoke([*single, "--format", "svg", "--at", "1,1"]))
     assert "--animate" in assert_clean_error(invoke([*single, "--animate"]))
+    assert "--axis" in assert_clean_error(invoke([*single, "--axis", "H", "--format", "svg"]))
 
 
 def test_svg_by_extension_and_refused_where_it_means_nothing(tmp_path: Path) -> None:
