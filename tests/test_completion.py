@@ -67,10 +67,14 @@ def test_bash_completes_options() -> None:
 @pytest.mark.parametrize(
     ("command", "option", "choices"),
     [
-        ("conv-shape", "--format", ["auto", "table", "json", "plain", "csv"]),
+        (
+            "conv-shape",
+            "--format",
+            ["auto", "table", "json", "plain", "csv", "svg", "markdown", "latex"],
+        ),
         ("conv-shape", "--layout", ["bwhc", "nhwc", "nchw"]),
         ("conv-shape", "--pool", ["max", "avg"]),
-        ("bn-grad", "--format", ["auto", "table", "json", "csv", "npz"]),
+        ("bn-grad", "--format", ["auto", "table", "json", "csv", "npz", "markdown", "latex"]),
         ("bn-grad", "--input-format", ["auto", "csv", "json", "npy", "npz"]),
         (
             "bn-grad",
@@ -112,7 +116,9 @@ def _zsh(words: list[str]) -> list[str]:
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completes_commands_and_choices() -> None:
     assert {"conv-shape", "completion"} <= set(_zsh(["hw3", ""]))
-    assert _zsh(["hw3", "conv-shape", "--format", ""]) == ["auto", "table", "json", "plain", "csv"]
+    assert _zsh(["hw3", "conv-shape", "--format", ""]) == [
+        *("auto", "table", "json", "plain", "csv", "svg", "markdown", "latex")
+    ]
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")

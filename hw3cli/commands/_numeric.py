@@ -166,7 +166,10 @@ def output_format(fmt: str, input_format: str, output: str | None) -> str:
     """auto: a table on a terminal; CSV in gives CSV out; JSON/NPY/NPZ in gives JSON out."""
     fallback = "csv" if input_format == "csv" else "json"
     return formats.resolve_format(
-        fmt.lower(), fallback=fallback, output=output, allowed=("json", "csv", "npz", "table")
+        fmt.lower(),
+        fallback=fallback,
+        output=output,
+        allowed=("json", "csv", "npz", "table", "markdown", "latex"),
     )
 
 
@@ -206,6 +209,7 @@ class Emission:
     json_obj: Callable[[dict[str, Any]], Mapping[str, Any]]  # given the extra keys
     table: Callable[[IO[str], bool], None]
     arrays: Callable[[], Mapping[str, Any]]  # every output by name, for --expect
+    document: Callable[[str], str] | None = None  # the derivation: markdown or latex
 
 
 def emit(
@@ -266,6 +270,8 @@ def write_result(
             writers.write_npz_members(f, out.members())
     elif fmt == "table":
         formats.write_table(out.table, output)
+    elif fmt in ("markdown", "latex") and out.document is not None:
+        formats.write_text(out.document(fmt), output)
     else:  # pragma: no cover - click.Choice allows no other value
         raise InputError(f"unknown format {fmt!r}", where="--format")
 
@@ -277,7 +283,7 @@ def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) ->
         return
     if fmt == "json":
         extra["explanation"] = explanation
-    elif fmt != "table":
+    elif fmt not in ("table", "markdown", "latex"):  # (those show it themselves)
         sys.stderr.write("".join(escaped(line) + "\n" for line in explanation))
 
 

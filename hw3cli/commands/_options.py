@@ -177,7 +177,7 @@ FINITE = FiniteFloat()
 NON_NEGATIVE = FiniteFloat(minimum=0.0)
 
 INPUT_FORMATS = ("auto", "csv", "json", "npy", "npz")
-OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz")
+OUTPUT_FORMATS = ("auto", "table", "json", "csv", "npz", "markdown", "latex")
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
 
@@ -247,6 +247,26 @@ def quiet_option(f: F) -> F:
         callback=_quiet,
         help="Print nothing on stdout: the exit status answers (--expect, --strict, "
         "--check); failures still explain themselves on stderr.",
+    )(f)
+
+
+def check_standalone(standalone: bool, fmt: str, output: str | None) -> None:
+    """--standalone makes sense only for LaTeX output."""
+    from hw3cli.output.formats import document_format
+
+    if standalone and document_format(fmt, output) != "latex":
+        raise InputError(
+            "makes a LaTeX document", where="--standalone", hint="add --format latex or -o FILE.tex"
+        )
+
+
+def standalone_option(f: F) -> F:
+    """--standalone: the LaTeX output as a whole document that compiles on its own."""
+    return click.option(
+        "--standalone",
+        is_flag=True,
+        help="With --format latex (or -o FILE.tex): a whole document that compiles on its "
+        "own, not a fragment.",
     )(f)
 
 
@@ -322,14 +342,22 @@ def numeric_options(f: F) -> F:
             default="auto",
             show_default=True,
             help="Output format. auto: a table on a terminal, otherwise CSV for CSV input "
-            "and JSON for JSON or NPY input (or by the extension of -o).",
+            "and JSON for JSON or NPY input (or by the extension of -o). markdown, latex: "
+            "the derivation (--explain) alone.",
         ),
         click.option(
             "-o",
             "--output",
             type=OUTPUT,
             default=None,
-            help="Write the result to FILE atomically; .json, .csv or .npz picks the format.",
+            help="Write the result to FILE atomically; .json, .csv, .npz, .md or .tex picks "
+            "the format.",
+        ),
+        click.option(
+            "--standalone",
+            is_flag=True,
+            help="With --format latex (or -o FILE.tex): a whole document that compiles on "
+            "its own, not a fragment.",
         ),
         quiet_option,
         click.option(  # rows computed at a time [default: a few MB]; tests make it small

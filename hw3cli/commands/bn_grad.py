@@ -26,6 +26,8 @@ Examples:
       compare dx, dgamma, dbeta with central differences; exit 1 if they differ
   hw3 bn-grad examples/bn.json --explain
       the source document's six derivatives with feature 0's numbers put in
+  hw3 bn-grad examples/bn.json --feature 1 -o bn.md
+      the same as Markdown ($...$ maths; --format latex, -o bn.tex --standalone)
   hw3 bn-grad examples/x.csv --dy examples/dy.csv --expect examples/my_dx.csv --rtol 1e-8
       passes when your dx matches; else exit 1 with the worst differences
 
@@ -79,7 +81,11 @@ _HINT = (
 )
 @click.option("--explain", is_flag=True, help="Walk through the six derivatives.")
 @click.option(
-    "--feature", type=click.IntRange(min=0), default=0, show_default=True, help="For --explain."
+    "--feature",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The feature (column, or channel) --explain derives.",
 )
 @numeric_options
 def bn_grad(
@@ -106,6 +112,7 @@ def bn_grad(
     atol: float,
     fmt: str,
     output: str | None,
+    standalone: bool,
     block_rows: int | None,
 ) -> None:
     """Batch normalisation (training mode): forward and all six backward quantities.
@@ -114,11 +121,13 @@ def bn_grad(
     and the source document's dxhat, dvar, dmu, dx, dgamma, dbeta, in float64.
     """
     from hw3cli.commands import _numeric as nm
+    from hw3cli.commands._options import check_standalone
     from hw3cli.core import batchnorm as bn
     from hw3cli.core.blocks import rows_per_block
     from hw3cli.errors import InputError, plural
     from hw3cli.output import batchnorm as out
     from hw3cli.output import formats
+    from hw3cli.output.derivation import render
 
     # options -> inputs
     nm.start_progress(input_file, *([dy_file] if dy_file else []))
@@ -132,6 +141,8 @@ def bn_grad(
         input_file, input_format, delimiter, dy_file, vectors, eps, momentum, layout, no_affine
     )
     resolved = nm.output_format(fmt, inputs.doc.format, output)
+    check_standalone(standalone, fmt, output)
+    explain = explain or resolved in ("markdown", "latex")  # (the derivation is all they hold)
     reason = nm.in_memory_reason(resolved, check=check, explain=explain, expect=expect is not None)
     x, dy = nm.held(inputs.x, reason), nm.held(inputs.dy, reason)
     axis = inputs.channel_axis
@@ -227,6 +238,13 @@ def bn_grad(
                 whole(), emit, axis, explanation, stream, colour
             ),
             arrays=lambda: out.result_arrays(whole(), affine),
+            document=lambda kind: render(
+                out.derivation(
+                    whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature, affine
+                ),
+                kind,
+                standalone,
+            ),
         ),
         check=grad_check,
         explanation=explanation,

@@ -10,11 +10,13 @@ import click
 from hw3cli.commands._options import (
     INT_TUPLE,
     PADDING,
+    check_standalone,
     format_option,
     layout_option,
     output_option,
     profile_options,
     quiet_option,
+    standalone_option,
 )
 from hw3cli.core.layout import Layout, axis_names
 from hw3cli.errors import CheckFailed, InputError
@@ -49,6 +51,13 @@ Examples:
       the padding that gives 112: 0:1
   hw3 conv-shape --net examples/vgg16.json --min-input
   hw3 conv-shape --input 9 --kernel 3 --stride 2 --padding 1 --diagram
+  hw3 conv-shape --input 5x5 --kernel 3 --stride 2 --padding 1 -o layer.svg
+      the layer as conv_arithmetic draws it, a panel per output position
+  hw3 conv-shape --input 3x3 --kernel 3 --stride 2 --transposed --format svg --animate
+  hw3 conv-shape --net examples/vgg16.json --input 224x224 --at 3,3 -o field.svg
+      the receptive field of output (3, 3), each layer's nested in it
+  hw3 conv-shape --input 32x32 --kernel 3 --stride 2 --format markdown
+      the derivation for a write-up (-o layer.tex --standalone: LaTeX)
 
 \b
 Sizes and tuples: numbers separated by ',' or 'x' (3,3 or 3x3); one number
@@ -135,6 +144,20 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 @click.option("--min-input", is_flag=True, help="The smallest input every layer accepts.")
 @click.option("--diagram", is_flag=True, help="Draw one axis of the layer.")
 @click.option("--axis", default=None, metavar="NAME", help="The axis --diagram draws.")
+@click.option(
+    "--animate",
+    is_flag=True,
+    help="With --format svg: one animated figure (SMIL, no script) instead of a panel per "
+    "output position.",
+)
+@click.option(
+    "--at",
+    type=INT_TUPLE,
+    default=None,
+    metavar="POS",
+    help="With --format svg on a stack: the output position whose receptive field is "
+    "drawn, from 0, one value per axis in --input's order [default: the centre].",
+)
 @layout_option("Where batch and channels stand in the full shape.")
 @click.option("--strict", is_flag=True, help="Dropped input pixels are an error (exit 1).")
 @click.option(
@@ -152,8 +175,12 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     help="Exit 1 unless the output spatial size is this.",
 )
 @profile_options
-@format_option(("auto", "table", "json", "plain", "csv"), "plain")
+@format_option(
+    ("auto", "table", "json", "plain", "csv", "svg", "markdown", "latex"),
+    "plain; svg draws the layer, markdown and latex write the derivation",
+)
 @output_option
+@standalone_option
 @quiet_option
 @click.pass_context
 def conv_shape(ctx: click.Context, /, **options: Any) -> None:
@@ -165,7 +192,7 @@ def conv_shape(ctx: click.Context, /, **options: Any) -> None:
     Reports input pixels that no window covers, parameters and MACs; for a stack, the
     receptive field, jump and start of every layer.
     """
-    args = Args.of(ctx, options)
+    args = _documents(Args.of(ctx, options))
     net = _read_net(args)
     if net is None or isinstance(net, list):
         _run_layers(args, net)
@@ -198,6 +225,8 @@ class Args:
     min_input: bool
     diagram: bool
     axis: str | None
+    animate: bool
+    at: tuple[int, ...] | None
     layout: str
     strict: bool
     depth: int | None
@@ -212,6 +241,7 @@ class Args:
     dtype: str = "float32"
     amp: bool = False
     fit: int | None = None
+    standalone: bool = False
     given: frozenset[str] = frozenset()  # the options typed on the command line
 
     @classmethod
@@ -234,6 +264,51 @@ class Args:
     def stacked(self) -> bool:
         return self.net_file is not None or bool(self.layer_specs)
 
+    @property
+    def document(self) -> str | None:
+        """``svg``, ``markdown`` or ``latex`` when --format or -o's extension says so."""
+        return formats.document_format(self.fmt, self.output)
+
+
+def _documents(args: Args) -> Args:
+    """--diagram and --explain as the format asks (svg is a diagram, markdown and latex
+    are the explanation); --animate, --at and --standalone need their format."""
+    from dataclasses import replace
+
+    document = args.document
+    check_standalone(args.standalone, args.fmt, args.output)
+    if document is not None and args.min_input:
+        raise InputError(
+            f"--min-input prints a size; {document} is for a layer or a stack", where="--format"
+        )
+    if document in ("markdown", "latex") and args.diagram:
+        raise InputError(
+            f"--diagram draws; {document} writes the derivation",
+            where="--diagram",
+            hint="draw with --format svg (or -o FILE.svg), or leave out --diagram",
+        )
+    if document == "svg" and args.axis is not None:
+        raise InputError(
+            "picks the axis of the text diagram; the SVG figure draws the first two axes",
+            where="--axis",
+        )
+    for flag, given in (("--animate", args.animate), ("--at", args.at is not None)):
+        if given and document != "svg":
+            raise InputError(
+                "applies to the SVG figure", where=flag, hint="add --format svg or -o FILE.svg"
+            )
+    if args.at is not None and not args.stacked:
+        raise InputError(
+            "picks the output of a stack whose receptive field is drawn",
+            where="--at",
+            hint="describe the layers with --net FILE or --layer SPEC",
+        )
+    return replace(
+        args,
+        diagram=args.diagram or document == "svg",
+        explain=args.explain or document in ("markdown", "latex"),
+    )
+
 
 def _read_net(args: Args) -> Any:
     """None for a single layer; the layers of --net and --layer; or a printed model."""
@@ -248,12 +323,29 @@ def _run_printed(args: Args, root: Any) -> None:
     from hw3cli.commands import _model
     from hw3cli.commands._profile import request_of
 
+    in_channels = args.in_channels if "in_channels" in args.given else None
+    if args.document == "svg":  # its receptive field
+        _model.refuse_options(args.given - {"diagram"})
+        _model.draw_field(root, args.input_size, args.batch, in_channels, args.at, args.output)
+        return
+    if args.document is not None:  # its derivation
+        _model.refuse_options(args.given - {"explain"})
+        _model.write_derivation(
+            root,
+            args.input_size,
+            args.batch,
+            in_channels,
+            args.document,
+            args.standalone,
+            args.output,
+        )
+        return
     _model.refuse_options(args.given)
     _model.run_printed(
         root,
         args.input_size,
         args.batch,
-        args.in_channels if "in_channels" in args.given else None,
+        in_channels,
         args.depth,
         args.fmt,
         args.output,
@@ -285,6 +377,8 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
         expect = per_axis(args.expect, n, "--expect")
     if args.target is not None:
         _run_target(args, specs[0], names)
+    elif args.diagram and args.stacked and args.document == "svg":
+        _run_field(args, specs, names)
     elif args.diagram:
         _run_layer(args, specs[0], names, expect)
     elif args.stacked:
@@ -294,7 +388,10 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
 
 
 def _refuse_combinations(args: Args, specs: list[LayerSpec]) -> None:
+    svg = args.document == "svg"
     for flag, value in (("--target", args.target is not None), ("--diagram", args.diagram)):
+        if flag == "--diagram" and svg:
+            continue  # (a stack's figure is its receptive field)
         if value and (args.stacked and len(specs) != 1):
             raise InputError(f"{flag} works on a single layer; this stack has {len(specs)}")
     if args.target is not None and args.min_input:
@@ -368,7 +465,9 @@ def _run_stack(
     assert args.input_size is not None
     stack = apply_stack(specs, args.input_size, args.in_channels, names)
     found = stack_profile(stack, request_of(args))
-    write_stack(stack, args.batch, args.lay, args.explain, args.fmt, args.output, found)
+    write_stack(
+        stack, args.batch, args.lay, args.explain, args.fmt, args.output, found, args.standalone
+    )
     report(found, args.fmt, args.output)
     for message in stack.warnings:
         formats.warn(message)
@@ -395,7 +494,7 @@ def _run_layer(
     assert args.input_size is not None
     result = conv_layer(spec, args.input_size, args.in_channels, names)
     if args.diagram:
-        write_diagram(result, args.axis, args.fmt, args.output)
+        write_diagram(result, args.axis, args.fmt, args.output, args.animate)
     else:
         write_layer(
             result,
@@ -407,10 +506,38 @@ def _run_layer(
             solved=args.target is not None,
             symmetric=symmetric,
             plain_symmetric=args.symmetric,
+            standalone=args.standalone,
         )
     for message in result.warnings:  # after the result, which a reader looks at first
         formats.warn(message)
     check(result.output, result, args.strict, expect, dropped=result.dropped)
+
+
+def _run_field(args: Args, specs: list[LayerSpec], names: tuple[str, ...]) -> None:
+    """--format svg on a stack: the receptive field of output position --at."""
+    from hw3cli.core.conv import per_axis
+    from hw3cli.core.network import apply_stack, centre
+    from hw3cli.output.shapes import write_field
+
+    assert args.input_size is not None
+    stack = apply_stack(specs, args.input_size, args.in_channels, names)
+    transposed = next((x for x in stack.layers if x.result.spec.transposed), None)
+    if transposed is not None:
+        raise InputError(
+            f"the receptive field is not defined through a transposed convolution "
+            f"({transposed.name})",
+            where="--diagram",
+            hint="draw a single layer (without --net and --layer) instead",
+        )
+    at = centre(stack.output) if args.at is None else per_axis(args.at, len(names), "--at")
+    for name, p, o in zip(names, at, stack.output, strict=True):
+        if p >= o:
+            raise InputError(
+                f"position {p} on axis {name} is past the output (0 to {o - 1})", where="--at"
+            )
+    write_field(stack, at, args.output)
+    for message in stack.warnings:
+        formats.warn(message)
 
 
 def _refuse_single_layer_options(args: Args) -> None:

@@ -26,6 +26,8 @@ Examples:
       also the softmax Jacobian diag(p) - p p^T of every sample
   hw3 softmax-grad examples/softmax.json --explain
       the derivation of dL/dz_j = p_j - y_j with one sample's numbers
+  hw3 softmax-grad examples/softmax.json --row 1 --format latex --standalone
+      the same derivation for row 1 as a LaTeX document (-o FILE.md: Markdown)
 
 \b
 Targets: JSON "target" (class indices, or rows of probabilities), --labels 0,2,1,
@@ -81,7 +83,13 @@ JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
 )
 @click.option("--explain", is_flag=True, help="Derive dL/dz = p - y with the numbers put in.")
 @click.option(
-    "--sample", type=click.IntRange(min=0), default=0, show_default=True, help="For --explain."
+    "--sample",
+    "--row",
+    "sample",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The row (sample, from 0) --explain derives.",
 )
 @numeric_options
 def softmax_grad(
@@ -105,6 +113,7 @@ def softmax_grad(
     atol: float,
     fmt: str,
     output: str | None,
+    standalone: bool,
     block_rows: int | None,
 ) -> None:
     """Softmax, cross-entropy loss and its gradient dL/dz, for any number of classes.
@@ -116,11 +125,13 @@ def softmax_grad(
     import numpy as np
 
     from hw3cli.commands import _numeric as nm
+    from hw3cli.commands._options import check_standalone
     from hw3cli.core import softmax as sm
     from hw3cli.core.blocks import rows_per_block
     from hw3cli.errors import InputError, plural
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
+    from hw3cli.output.derivation import render
 
     # options -> inputs
     nm.start_progress(input_file, *([target_file] if target_file else []))
@@ -134,6 +145,8 @@ def softmax_grad(
         reduction,
     )
     resolved = nm.output_format(fmt, inputs.doc.format, output)
+    check_standalone(standalone, fmt, output)
+    explain = explain or resolved in ("markdown", "latex")  # (the derivation is all they hold)
     n, k = inputs.logits.shape
     if jacobian:
         _refuse_jacobian(resolved, n, k)
@@ -223,6 +236,18 @@ def softmax_grad(
                 whole(), s.targets, emit, explanation, stream, colour
             ),
             arrays=lambda: out.result_arrays(whole(), jac),
+            document=lambda kind: render(
+                out.derivation(
+                    whole(),
+                    logits.whole(),
+                    s.targets,
+                    sample,
+                    inputs.label_smoothing,
+                    inputs.weight is not None,
+                ),
+                kind,
+                standalone,
+            ),
         ),
         check=grad_check,
         explanation=explanation,

@@ -27,9 +27,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from hw3cli.errors import InputError
+
+if TYPE_CHECKING:
+    from hw3cli.core.conv import LayerResult
 
 Shape = tuple[int, ...]
 
@@ -64,6 +67,7 @@ class Leaf(NamedTuple):
     input: Shape = ()
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
+    result: LayerResult | None = None  # a convolution's or pooling's, for receptive fields
 
 
 class Step(NamedTuple):
@@ -105,6 +109,7 @@ class Layer(NamedTuple):
     output: Shape
     params: int = 0
     macs: int = 0
+    result: LayerResult | None = None
 
 
 class Context(NamedTuple):
@@ -206,7 +211,7 @@ def _conv(transposed: bool) -> Rule:
             bias=a.flag("bias", True),
         )
         r = _run(lambda: conv_layer(spec, size, c), ctx)
-        return Layer((r.out_channels, *r.output), r.params, r.macs)
+        return Layer((r.out_channels, *r.output), r.params, r.macs, r)
 
     return rule
 
@@ -228,7 +233,7 @@ def _pool(kind: str) -> Rule:
             ceil_mode=a.flag("ceil_mode", False),
         )
         r = _run(lambda: conv_layer(spec, size, c), ctx)
-        return Layer((c, *r.output))
+        return Layer((c, *r.output), result=r)
 
     return rule
 
@@ -628,6 +633,7 @@ class _Run:
                 shape,
                 tuple(node.args),
                 tuple(node.kwargs.items()),
+                layer.result,
             )
         )
         return layer.output
@@ -690,3 +696,40 @@ def run_model(
 
 def _text(shape: Shape) -> str:
     return "x".join(map(str, shape))
+
+
+def spatial_path(result: ModelResult) -> tuple[list[Leaf], Leaf | None]:
+    """The convolutions and poolings on the model's main path, in the order run, up to the
+    first other layer that changes the shape (a global pooling, a Flatten, a Linear, an
+    Upsample, a padding layer), and that layer (None when there is none). Layers that keep
+    the shape (activations, normalisations, an adaptive pooling to the size it receives)
+    change no receptive field. Branches (``downsample``, ``shortcut``) are left out: a
+    residual block's output sees what its main path sees, which holds what the branch sees.
+    A Fire's two expands are chained: its 1x1 expand changes no receptive field.
+    InputError where a layer's input is not the output of the one before it on the path
+    (a step of forward the print does not show)."""
+    path: list[Leaf] = []
+    shape = result.input
+    for leaf in result.leaves:
+        if any(part in BRANCHES for part in leaf.name.split(".")):
+            continue
+        if leaf.result is None:
+            if leaf.output == shape:
+                continue
+            return path, leaf
+        if path and leaf.result.input != shape[1:]:
+            raise InputError(
+                f"{leaf.kind} receives {_text(leaf.result.input)}, not the {_text(shape[1:])} "
+                f"that {path[-1].name} gives: forward does a step the print does not show, "
+                "and the receptive field cannot be followed",
+                where=leaf.name,
+            )
+        path.append(leaf)
+        shape = leaf.output
+    return path, None
+
+
+def global_layer(leaf: Leaf) -> bool:
+    """Whether every output of ``leaf`` sees its whole input: it leaves no spatial axis
+    longer than 1 (a global pooling, a Flatten, a Linear)."""
+    return len(leaf.output) == 1 or math.prod(leaf.output[1:]) == 1

@@ -130,6 +130,19 @@ def receptive_field_closed_form(kernels: Sequence[int], strides: Sequence[int]) 
     return r
 
 
+def stack_of(
+    input_size: tuple[int, ...], in_channels: int, layers: Sequence[tuple[str, LayerResult]]
+) -> StackResult:
+    """A stack from layers already applied (a model's path): each one's receptive field,
+    jump and start by `next_field`."""
+    fields = tuple(Field(1, 1, 1) for _ in input_size)
+    out: list[StackLayer] = []
+    for name, result in layers:
+        fields = tuple(next_field(f, result, a) for a, f in enumerate(fields))
+        out.append(StackLayer(name, result, fields))
+    return StackResult(input_size, in_channels, tuple(out))
+
+
 def apply_stack(
     specs: Sequence[LayerSpec],
     input_size: tuple[int, ...],
@@ -328,3 +341,41 @@ def min_input(specs: Sequence[LayerSpec], n: int) -> tuple[int, ...]:
 
 def with_padding(spec: LayerSpec, padding: tuple[Padding, ...]) -> LayerSpec:
     return spec._replace(padding=padding)
+
+
+# --- where one output looks ----------------------------------------------------------------
+
+
+def centre(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """The middle output position per axis, (o - 1) // 2 (the earlier one of two)."""
+    return tuple((o - 1) // 2 for o in sizes)
+
+
+def field_region(field: Field, unit: int) -> tuple[int, int] | None:
+    """The input pixels [first, last] in the receptive field of unit ``unit`` of a layer
+    (docs/formulas.md section 2): its centre is start + unit*j, and it spans r pixels, so
+    first = start + unit*j - r/2 = (2*start + 2*unit*j - r) / 2 (a whole number: 2*start - r
+    is even). It may reach into the padding (below 0 or past the input). None where the
+    receptive field is not defined."""
+    if field.halves is None or field.jump is None or field.receptive_field is None:
+        return None
+    first = (field.halves + 2 * unit * field.jump - field.receptive_field) // 2
+    return first, first + field.receptive_field - 1
+
+
+def path_to(stack: StackResult, at: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Per layer, the unit on the way to output position ``at`` of the last layer: the
+    last layer's is ``at``; each earlier one is the middle tap of the window that the unit
+    after it reads, u*s - p_b + d*((k - 1) // 2), moved into the layer's output where that
+    tap falls in the padding."""
+    units = [at]
+    for index in range(len(stack.layers) - 1, 0, -1):
+        result = stack.layers[index].result
+        before = stack.layers[index - 1].result.output
+        units.append(
+            tuple(
+                min(max(u * a.stride - a.padding[0] + a.dilation * ((a.kernel - 1) // 2), 0), n - 1)
+                for u, a, n in zip(units[-1], result.axes, before, strict=True)
+            )
+        )
+    return tuple(reversed(units))

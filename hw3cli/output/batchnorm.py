@@ -223,3 +223,218 @@ def _products(a: Array, b: Array) -> str:
     if a.size > 4:
         shown.append("...")
     return " + ".join(shown)
+
+
+# --- the derivation as Markdown or LaTeX -------------------------------------------------
+
+# the source document's symbols
+_DL = "\\frac{\\partial l}{\\partial "
+_SD = "\\sqrt{\\sigma_B^2 + \\epsilon}"
+
+
+def _d(of: str) -> str:
+    return _DL + of + "}"
+
+
+D_Y, D_XHAT, D_VAR, D_MU = _d("y_i"), _d("\\hat{x}_i"), _d("\\sigma_B^2"), _d("\\mu_B")
+
+
+def derivation(
+    result: BatchNormResult,
+    x: Array,
+    dy: Array,
+    gamma: Array,
+    beta: Array,
+    channel_axis: int,
+    feature: int,
+    affine: bool = True,
+) -> Any:
+    """The source document's forward lines and six derivatives for one feature, each as
+    its formula, with the numbers put in, and its value; the whole batch written out up
+    to `WHOLE` values (without ``affine`` parameters: gamma 1 and beta 0, and no dgamma
+    or dbeta). Every value is core's (``result``); only the printing is here."""
+    from hw3cli.output.derivation import (
+        BREAK,
+        Block,
+        Derivation,
+        Line,
+        shown_indices,
+        tex_num,
+        tex_term,
+        vector,
+        wrapped_sum,
+    )
+
+    def column(a: Array) -> Array:
+        return as_rows(a, channel_axis)[:, feature]
+
+    xs, dys = column(x), column(dy)
+    xhat, y, dxhat, dx = (column(getattr(result, n)) for n in ("xhat", "y", "dxhat", "dx"))
+    m, eps = result.m, result.eps
+    mu, var = result.mean[feature], result.var[feature]
+    g, b = gamma[feature], beta[feature]
+    dvar, dmu = result.dvar[feature], result.dmu[feature]
+    dgamma, dbeta = result.dgamma[feature], result.dbeta[feature]
+    mu_t, var_t, eps_t = tex_term(mu), tex_num(var), tex_num(eps)
+    sd = f"\\sqrt{{{var_t} + {eps_t}}}"
+    idx = shown_indices(m)
+
+    def each(lhs: str, symbolic: str, numbers: Any, values: Array) -> list[Line]:
+        """A per-sample line: the formula once, then one line per sample written out."""
+        lines = [Line(lhs.replace("#", "i"), (symbolic,))]
+        for i in idx:
+            if i is None:
+                lines.append(Line("\\vdots", (), rel=""))
+                continue
+            text, value = numbers(i), tex_num(values[i])
+            steps = (text, value) if len(text) > 100 else (f"{text} = {value}",)
+            lines.append(Line(lhs.replace("#", str(i + 1)), steps))
+        return lines
+
+    def total(terms: list[str]) -> str:
+        return wrapped_sum(terms)
+
+    data = (
+        f"Feature {feature} of {result.mean.size}: $m = {m}$ values, "
+        + (
+            f"$\\epsilon = {eps_t}$, $\\gamma = {tex_num(g)}$, $\\beta = {tex_num(b)}$"
+            if affine
+            else f"$\\epsilon = {eps_t}$, no affine parameters ($\\gamma = 1$, $\\beta = 0$ fixed)"
+        )
+        + ("; the first and last values of each vector (JSON has them all)." if m > 16 else ".")
+    )
+    given = [Line("x", (vector(xs),)), Line(D_Y.replace("_i", ""), (vector(dys),))]
+    products_y = [f"{tex_term(u)} \\cdot {tex_term(v)}" for u, v in zip(dys, xhat, strict=True)]
+    parameters = [  # the last two derivatives, the same in both modes (with affine ones)
+        Line(
+            _d("\\gamma"),
+            (f"\\sum_{{i=1}}^{{m}} {D_Y} \\hat{{x}}_i", total(products_y), tex_num(dgamma)),
+        ),
+        Line(
+            _d("\\beta"),
+            (f"\\sum_{{i=1}}^{{m}} {D_Y}", total([tex_term(u) for u in dys]), tex_num(dbeta)),
+        ),
+    ][: 2 if affine else 0]
+    if not result.training:
+        forward = each(
+            "\\hat{x}_#",
+            "\\frac{x_i - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}}",
+            lambda i: f"\\frac{{{tex_num(xs[i])} - {mu_t}}}{{{sd}}}",
+            xhat,
+        )
+        backward = [
+            *each(
+                _d("\\hat{x}_#"),
+                _d("y_i") + " \\gamma",
+                lambda i: f"{tex_term(dys[i])} \\cdot {tex_term(g)}",
+                dxhat,
+            ),
+            *each(
+                _d("x_#"),
+                _d("\\hat{x}_i") + " \\frac{1}{\\sqrt{\\sigma^2 + \\epsilon}}",
+                lambda i: f"\\frac{{{tex_term(dxhat[i])}}}{{{sd}}}",
+                dx,
+            ),
+            *parameters,
+        ]
+        return Derivation(
+            f"Batch normalisation, evaluation mode: feature {feature}",
+            (
+                Block(
+                    text=(
+                        data,
+                        f"The running statistics $\\mu = {mu_t}$ and "
+                        f"$\\sigma^2 = {var_t}$ are constants here.",
+                    ),
+                    lines=(*given, *forward),
+                ),
+                Block(title="Backward", lines=tuple(backward)),
+            ),
+        )
+
+    forward = [
+        Line(
+            "\\mu_B",
+            (
+                "\\frac{1}{m} \\sum_{i=1}^{m} x_i",
+                f"\\frac{{1}}{{{m}}} ({total([tex_term(v) for v in xs])})",
+                tex_num(mu),
+            ),
+        ),
+        Line(
+            "\\sigma_B^2",
+            (
+                "\\frac{1}{m} \\sum_{i=1}^{m} (x_i - \\mu_B)^2",
+                f"\\frac{{1}}{{{m}}} ({total([f'({tex_num(v)} - {mu_t})^2' for v in xs])})",
+                tex_num(var),
+            ),
+        ),
+        *each(
+            "\\hat{x}_#",
+            f"\\frac{{x_i - \\mu_B}}{{{_SD}}}",
+            lambda i: f"\\frac{{{tex_num(xs[i])} - {mu_t}}}{{{sd}}}",
+            xhat,
+        ),
+        *each(
+            "y_#",
+            "\\gamma \\hat{x}_i + \\beta",
+            lambda i: f"{tex_term(g)} \\cdot {tex_term(xhat[i])} + {tex_term(b)}",
+            y,
+        ),
+    ]
+    centred = [f"({tex_num(v)} - {mu_t})" for v in xs]
+    products = list(zip(dxhat, centred, strict=True))
+    backward = [
+        *each(
+            _d("\\hat{x}_#"),
+            _d("y_i") + " \\gamma",
+            lambda i: f"{tex_term(dys[i])} \\cdot {tex_term(g)}",
+            dxhat,
+        ),
+        Line(
+            _d("\\sigma_B^2"),
+            (
+                f"\\sum_{{i=1}}^{{m}} {D_XHAT} (x_i - \\mu_B) \\cdot \\frac{{-1}}{{2}} "
+                "(\\sigma_B^2 + \\epsilon)^{-3/2}",
+                f"\\bigl[{total([f'{tex_term(u)} {c}' for u, c in products])}\\bigr]{BREAK}"
+                f"\\cdot \\frac{{-1}}{{2}} ({var_t} + {eps_t})^{{-3/2}}",
+                tex_num(dvar),
+            ),
+        ),
+        Line(
+            _d("\\mu_B"),
+            (
+                f"\\left(\\sum_{{i=1}}^{{m}} {D_XHAT} \\cdot \\frac{{-1}}{{{_SD}}}\\right){BREAK}"
+                f"+ {D_VAR} \\frac{{\\sum_{{i=1}}^{{m}} -2 (x_i - \\mu_B)}}{{m}}",
+                f"({total([tex_term(u) for u in dxhat])}) \\cdot \\frac{{-1}}{{{sd}}}{BREAK}"
+                f"+ {tex_term(dvar)} \\cdot \\frac{{-2}}{{{m}}} \\bigl[{total(centred)}\\bigr]",
+                tex_num(dmu),
+            ),
+        ),
+        *each(
+            _d("x_#"),
+            f"{D_XHAT} \\frac{{1}}{{{_SD}}} + {D_VAR} "
+            f"\\frac{{2 (x_i - \\mu_B)}}{{m}} + {D_MU} \\frac{{1}}{{m}}",
+            lambda i: (
+                f"\\frac{{{tex_term(dxhat[i])}}}{{{sd}}} + {tex_term(dvar)} \\cdot "
+                f"\\frac{{2 {centred[i]}}}{{{m}}} + \\frac{{{tex_term(dmu)}}}{{{m}}}"
+            ),
+            dx,
+        ),
+        *parameters,
+    ]
+    return Derivation(
+        f"Batch normalisation: feature {feature}",
+        (
+            Block(title="Forward", text=(data,), lines=(*given, *forward)),
+            Block(
+                title="Backward: the six derivatives",
+                lines=tuple(backward),
+                after=(
+                    "The source document writes $\\frac{-1}{\\sqrt{\\sigma_B^2 + \\epsilon}}$ in "
+                    "the first term of $\\frac{\\partial l}{\\partial x_i}$; the sign is $+$, as "
+                    "above.",
+                ),
+            ),
+        ),
+    )

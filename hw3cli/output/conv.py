@@ -179,3 +179,209 @@ def render_layer_table(
         console.print(Text(f"parameters {result.params:,}   MACs per sample {result.macs:,}"))
     for line in explanation or []:
         console.print(Text(line), soft_wrap=True)
+
+
+# --- derivations (Markdown, LaTeX) ------------------------------------------------------
+
+
+def layer_title(result: LayerResult) -> str:
+    """``Conv2d k=3 s=2 p=1 d=1, 5x5 -> 3x3``: the layer as PyTorch names it, its values
+    (one per axis where they differ), input and output size."""
+    spec, axes, n = result.spec, result.axes, len(result.axes)
+
+    def values(v: list[Any]) -> str:
+        return str(v[0]) if len(set(v)) == 1 else "x".join(map(str, v))
+
+    names = {"conv": "Conv", "convT": "ConvTranspose", "maxpool": "MaxPool", "avgpool": "AvgPool"}
+    pad = values([padding_text(a.padding) for a in axes])
+    if spec.padding == "same":
+        pad = f"same ({','.join(f'{a.padding[0]}:{a.padding[1]}' for a in axes)})"
+    words = [
+        f"{names[spec.kind]}{n}d",
+        f"k={values([a.kernel for a in axes])}",
+        f"s={values([a.stride for a in axes])}",
+        f"p={pad}",
+        f"d={values([a.dilation for a in axes])}",
+    ]
+    if spec.transposed:
+        words.append(f"op={values([a.output_padding for a in axes])}")
+    if spec.ceil_mode:
+        words.append("ceil")
+    return " ".join(words) + f", {size_text(result.input)} -> {size_text(result.output)}"
+
+
+def _ceil(top: str, bottom: str) -> str:
+    return f"\\left\\lceil \\frac{{{top}}}{{{bottom}}} \\right\\rceil"
+
+
+def axis_lines(axis: AxisResult, kind: str, index: int) -> tuple[list[Any], list[str]]:
+    """The output size of one axis in the source document's notation (W' = floor((W + 2 p_1
+    - k_1) / s_1 + 1)), then with this axis's numbers, then the value; and prose for what
+    the numbers mean (a dilated kernel, 'same', ceil mode's last window, dropped pixels).
+    Every number is core's (`AxisResult`)."""
+    from hw3cli.output.derivation import Line
+
+    n, a = axis.name, index + 1
+    i, k, s, d = axis.input, axis.kernel, axis.stride, axis.dilation
+    p_b, p_a = axis.padding
+    lines: list[Line] = []
+    prose: list[str] = []
+    k_sym = f"k_{a}"
+    if d > 1:
+        lines.append(
+            Line(
+                f"k'_{a}",
+                (f"d_{a} (k_{a} - 1) + 1", f"{d} ({k} - 1) + 1", str(axis.effective_kernel)),
+            )
+        )
+        k_sym = f"k'_{a}"
+    kk = axis.effective_kernel
+    if p_b == p_a:
+        pad_sym, pad_num = f"2 p_{a}", f"2 \\cdot {p_b}"
+    else:
+        pad_sym, pad_num = f"p_{a}^{{b}} + p_{a}^{{a}}", f"{p_b} + {p_a}"
+        prose.append(
+            f"Axis ${n}$: padding $p_{a}^{{b}} = {p_b}$ before and $p_{a}^{{a}} = {p_a}$ after."
+        )
+    if axis.same:
+        lines.append(
+            Line(
+                f"p_{a}^{{b}} + p_{a}^{{a}}",
+                (
+                    f"\\max\\left(\\left({_ceil(n, f's_{a}')} - 1\\right) s_{a} + {k_sym} - {n},"
+                    "\\ 0\\right)",
+                    f"\\max\\left(\\left({_ceil(str(i), str(s))} - 1\\right) \\cdot {s} "
+                    f"+ {kk} - {i},\\ 0\\right)",
+                    str(p_b + p_a),
+                ),
+            )
+        )
+        prose.append(
+            f"Axis ${n}$: padding 'same' (TensorFlow's rule): the total split as ${p_b}$ before "
+            f"and ${p_a}$ after (the odd pixel after)."
+        )
+    if kind == "convT":
+        lines.append(
+            Line(
+                f"{n}'",
+                (
+                    f"({n} - 1) s_{a} - ({pad_sym}) + {k_sym} + op_{a}",
+                    f"({i} - 1) \\cdot {s} - ({pad_num}) + {kk} + {axis.output_padding}",
+                    str(axis.output),
+                ),
+            )
+        )
+        return lines, prose
+    frac = f"\\frac{{{n} + {pad_sym} - {k_sym}}}{{s_{a}}}"
+    frac_num = f"\\frac{{{i} + {pad_num} - {kk}}}{{{s}}}"
+    if kind.endswith("pool") and (axis.ceil_dropped_window or axis.ceil_window):
+        less = " - 1" if axis.ceil_dropped_window else ""
+        lines.append(
+            Line(
+                f"{n}'",
+                (
+                    f"\\left\\lfloor \\frac{{{n} + {pad_sym} - {k_sym} + s_{a} - 1}}{{s_{a}}} "
+                    f"\\right\\rfloor + 1{less}",
+                    f"\\left\\lfloor \\frac{{{i} + {pad_num} - {kk} + {s} - 1}}{{{s}}} "
+                    f"\\right\\rfloor + 1{less}",
+                    str(axis.output),
+                ),
+            )
+        )
+        prose.append(
+            f"Axis ${n}$: ceil mode rounds up, so a last window may reach past the padding."
+            + (
+                f" Less one: that window would start at $({n}' - 1) s_{a} \\geq {n} + p_{a}$, "
+                "past the input, and PyTorch drops it."
+                if axis.ceil_dropped_window
+                else ""
+            )
+        )
+        return lines, prose
+    lines.append(
+        Line(
+            f"{n}'",
+            (
+                f"\\left\\lfloor {frac} + 1 \\right\\rfloor",
+                f"\\left\\lfloor {frac_num} + 1 \\right\\rfloor",
+                str(axis.output),
+            ),
+        )
+    )
+    if axis.remainder:
+        lines.append(
+            Line(
+                f"r_{a}",
+                (
+                    f"({n} + {pad_sym} - {k_sym}) \\bmod s_{a}",
+                    f"({i} + {pad_num} - {kk}) \\bmod {s}",
+                    str(axis.remainder),
+                ),
+            )
+        )
+        dropped = (
+            f"$\\max(0, r_{a} - p_{a}^{{a}}) = {axis.dropped}$ of them input pixels, which no "
+            "window covers: dropped."
+            if axis.dropped
+            else "all of them padding: no input pixel is dropped."
+        )
+        prose.append(f"Axis ${n}$: $r_{a}$ cells after the last window; {dropped}")
+    return lines, prose
+
+
+def shape_line(
+    batch: int,
+    c_in: int,
+    c_out: int,
+    size_in: tuple[int, ...],
+    size_out: tuple[int, ...],
+    layout: Layout,
+) -> tuple[str, Any]:
+    """The full shapes: prose for the input's, a Line for the output's, in the layout's
+    letters (the source's (B, W', H', C'))."""
+    from hw3cli.output.derivation import Line
+
+    letters = list(layout_name(len(size_in), layout))
+    spatial = set("WHD")
+    shape_in = full_shape(batch, c_in, size_in, layout)
+    shape_out = full_shape(batch, c_out, size_out, layout)
+    names_out = [f"{x}'" if x in spatial or x == "C" else x for x in letters]
+    return (
+        f"Input $({', '.join(letters)}) = ({', '.join(map(str, shape_in))})$.",
+        Line(f"({', '.join(names_out)})", (f"({', '.join(map(str, shape_out))})",)),
+    )
+
+
+def layer_derivation(result: LayerResult, batch: int, layout: Layout) -> Any:
+    """One layer's output shape, axis by axis, as a `Derivation`."""
+    from hw3cli.output.derivation import Block, Derivation
+
+    lines: list[Any] = []
+    prose: list[str] = []
+    for index, axis in enumerate(result.axes):
+        more, words = axis_lines(axis, result.spec.kind, index)
+        lines += more
+        prose += words
+    first, shape = shape_line(
+        batch, result.in_channels, result.out_channels, result.input, result.output, layout
+    )
+    kind = (
+        "pooling"
+        if result.spec.pool
+        else "transposed convolution"
+        if result.spec.transposed
+        else "convolution"
+    )
+    intro = (
+        "Per spatial axis, with $k$ kernel, $s$ stride, $p$ padding"
+        + (", $d$ dilation" if any(a.dilation > 1 for a in result.axes) else "")
+        + (", $op$ output padding" if result.spec.transposed else "")
+        + f" (axis $a$ has subscript $a$), the {kind}'s output size is:"
+    )
+    return Derivation(
+        f"Output shape: {layer_title(result)}",
+        (
+            Block(text=(intro,), lines=tuple(lines), after=tuple(prose)),
+            Block(title="Shape", text=(first,), lines=(shape,)),
+        ),
+    )

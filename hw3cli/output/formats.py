@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
-EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".npz": "npz", ".txt": "plain"}
+EXTENSION_FORMATS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".npz": "npz",
+    ".txt": "plain",
+    ".svg": "svg",
+    ".md": "markdown",
+    ".tex": "latex",
+}
+DOCUMENTS = ("svg", "markdown", "latex")
 
 
 class _Discard(io.StringIO):
@@ -54,6 +63,17 @@ def resolve_format(
         chosen = EXTENSION_FORMATS.get(ext, fallback)
         return chosen if chosen in allowed else fallback
     return "table" if stdout_is_terminal() else fallback
+
+
+def document_format(requested: str, output: str | None) -> str | None:
+    """``svg``, ``markdown`` or ``latex`` when ``--format`` names one, or (``auto``) the
+    extension of ``-o`` does (``.svg``, ``.md``, ``.tex``); else None."""
+    if requested.lower() in DOCUMENTS:
+        return requested.lower()
+    if requested.lower() == "auto" and output is not None and output != "-":
+        chosen = EXTENSION_FORMATS.get(os.path.splitext(output)[1].lower())
+        return chosen if chosen in DOCUMENTS else None
+    return None
 
 
 MAX_WIDTH = 1000  # columns: what a drawing or table is ever made for

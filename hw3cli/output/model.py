@@ -163,3 +163,51 @@ def _folded(
         if depth is None or leaf.depth <= depth:
             rows.append((leaf.name, leaf.kind, leaf.depth, leaf.output, leaf.params, leaf.macs))
     return rows
+
+
+def model_derivation(result: ModelResult, stack: Any, note: str, batch: int) -> Any:
+    """A printed model as a `Derivation`: every layer in the order run (a convolution's or
+    pooling's output size by the source document's formula, any other layer's output
+    shape), the receptive field of its main path (``stack``, with ``note`` on where the path
+    ends), and the shapes in PyTorch's (N, C, H, W)."""
+    from hw3cli.output.derivation import Block, Derivation, Line, tex_text
+    from hw3cli.output.network import field_block, layer_row
+
+    path = {layer.name: layer.result for layer in stack.layers}
+    rows = []
+    for leaf in result.leaves:
+        if leaf.name in path:
+            rows.append(layer_row(leaf.name, path[leaf.name]))
+        else:
+            out = f"({', '.join(map(str, leaf.output))})"
+            rows.append(
+                Line(
+                    tex_text(leaf.name) + "\\colon", (f"{tex_text(leaf.kind)} \\to {out}",), rel=""
+                )
+            )
+    names = (
+        list(layout_name(len(result.input) - 1, "nchw")) if len(result.input) > 1 else ["N", "F"]
+    )
+    shape_in = ", ".join(map(str, _shape(batch, result.input)))
+    out_names = names if len(result.output) == len(result.input) else ["N", "F"]
+    shape_out = ", ".join(map(str, _shape(batch, result.output)))
+    blocks = (
+        Block(
+            text=(
+                "Each layer in the order run: a convolution's or pooling's output size per "
+                "axis by the source document's formula (axis $a$ has subscript $a$), any "
+                "other layer's output shape (C, H, W):",
+            ),
+            lines=tuple(rows),
+        ),
+        field_block(stack, note),
+        Block(
+            title="Shape",
+            text=(f"Input $({', '.join(names)}) = ({shape_in})$.",),
+            lines=(Line(f"({', '.join(out_names)})", (f"({shape_out})",)),),
+        ),
+    )
+    title = f"Output shape of a model of {len(result.leaves)} layers: " + (
+        f"{'x'.join(map(str, result.input))} -> {'x'.join(map(str, result.output))}"
+    )
+    return Derivation(title, blocks)

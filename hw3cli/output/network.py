@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
+from hw3cli.core.conv import LayerResult
 from hw3cli.core.layout import Layout, full_shape, layout_name
 from hw3cli.core.network import StackResult
 from hw3cli.core.profile import Profile
@@ -188,3 +189,81 @@ def render_stack_table(
 def _shape(shape: tuple[int, ...]) -> str:
     """A tensor shape for a table: ``1x224x224x3``."""
     return "x".join(map(str, shape))
+
+
+def layer_row(name: str, r: LayerResult) -> Any:
+    """One layer as one line of a derivation: each axis's output size with the numbers put
+    in (the source document's formula), and the output channels of a convolution."""
+    from hw3cli.output.conv import axis_lines
+    from hw3cli.output.derivation import Line, tex_text
+
+    parts = []
+    for index, axis in enumerate(r.axes):
+        size = [line for line in axis_lines(axis, r.spec.kind, index)[0] if line.lhs.endswith("'")]
+        line = size[-1]
+        parts.append(f"{line.lhs} = {line.steps[1]} = {line.steps[2]}")
+    if r.spec.pool is None:
+        parts.append(f"C' = {r.out_channels}")
+    return Line(tex_text(name) + "\\colon", (",\\quad ".join(parts),), rel="")
+
+
+def field_block(stack: StackResult, note: str | None = None) -> Any:
+    """The receptive field of one output pixel by its closed form, r = 1 + sum_l (k'_l - 1)
+    prod_{m<l} s_m, each term with its numbers (the jump before the layer is the product)."""
+    from hw3cli.output.derivation import Block, Line
+
+    field_lines: list[Line] = []
+    last = stack.layers[-1]
+    undefined = next(
+        (i for i, layer in enumerate(stack.layers) if layer.result.spec.transposed), None
+    )
+    if undefined is not None:
+        prose = (
+            "The receptive field is not defined through a transposed convolution (layer "
+            f"{undefined + 1}, {stack.layers[undefined].name})."
+        )
+        return Block(title="Receptive field", text=(prose,))
+    for a, axis in enumerate(last.result.axes):
+        terms = []
+        jump = 1
+        for layer in stack.layers:
+            terms.append(f"({layer.result.axes[a].effective_kernel} - 1) \\cdot {jump}")
+            jump = layer.fields[a].jump or 0
+        rows = [" + ".join(terms[i : i + 6]) for i in range(0, len(terms), 6)]
+        steps = (
+            "1 + \\sum_l (k'_l - 1) \\prod_{m<l} s_m",
+            "1 + " + " \\\\ &\\quad + ".join(rows),
+            str(last.fields[a].receptive_field),
+        )
+        field_lines.append(Line(f"r_{{{axis.name}}}", steps))
+    prose = (
+        "Receptive field of one output pixel, in input pixels ($k'_l$ the effective kernel "
+        "of layer $l$, the product of the strides before it its jump)"
+        + (f"; {note}." if note else ":")
+    )
+    return Block(title="Receptive field", text=(prose,), lines=tuple(field_lines))
+
+
+def stack_derivation(stack: StackResult, batch: int, layout: Layout) -> Any:
+    """A stack as a `Derivation`: one line per layer (each axis's output size with the
+    numbers put in), the receptive field by its closed form, and the full shapes."""
+    from hw3cli.output.conv import shape_line
+    from hw3cli.output.derivation import Block, Derivation
+
+    rows = [layer_row(layer.name, layer.result) for layer in stack.layers]
+    intro = (
+        "Each layer's output size per axis, by the source document's formula "
+        "(axis $a$ has subscript $a$):"
+    )
+    first, shape = shape_line(
+        batch, stack.in_channels, stack.out_channels, stack.input, stack.output, layout
+    )
+    title = f"Output shape of {plural(len(stack.layers), 'layer')}: " + (
+        f"{'x'.join(map(str, stack.input))} -> {'x'.join(map(str, stack.output))}"
+    )
+    blocks = (
+        Block(text=(intro,), lines=tuple(rows)),
+        field_block(stack),
+        Block(title="Shape", text=(first,), lines=(shape,)),
+    )
+    return Derivation(title, blocks)

@@ -26,6 +26,7 @@ def write_layer(
     solved: bool = False,
     symmetric: tuple[int | None, ...] | None = None,
     plain_symmetric: bool = False,
+    standalone: bool = False,
 ) -> None:
     """Write one layer in the resolved format to stdout or ``-o FILE``. ``solved``
     (--target): plain text is the padding, ``BEFORE:AFTER`` per axis (with
@@ -55,12 +56,19 @@ def write_layer(
             return ",".join(str(p) for p in symmetric)
         return padding if solved else size_text(result.output)
 
+    def document(kind: str) -> str:
+        from hw3cli.output.conv import layer_derivation
+        from hw3cli.output.derivation import render
+
+        return render(layer_derivation(result, batch, layout), kind, standalone)
+
     write(
         fmt,
         output,
         json_obj=json_obj,
         plain=plain,
         explanation=explanation,
+        document=document,
         table=lambda stream, colour: render_layer_table(
             result, batch, layout, lines, stream, colour
         ),
@@ -86,11 +94,18 @@ def write_stack(
     fmt: str,
     output: str | None,
     found: Profile | None = None,
+    standalone: bool = False,
 ) -> None:
     """A stack of layers: per layer shapes and receptive fields, then the totals (and
     the counts and memory of ``found``)."""
     from hw3cli.output.conv import size_text
     from hw3cli.output.network import explain_stack, render_stack_table, stack_json
+
+    def document(kind: str) -> str:
+        from hw3cli.output.derivation import render
+        from hw3cli.output.network import stack_derivation
+
+        return render(stack_derivation(stack, batch, layout), kind, standalone)
 
     explanation = explain_stack(stack, batch, layout) if explain else None
     write(
@@ -99,6 +114,7 @@ def write_stack(
         json_obj=lambda: stack_json(stack, batch, layout, explanation, found),
         plain=lambda: profile_plain(found) or size_text(stack.output),
         explanation=explanation,
+        document=document,
         table=lambda stream, colour: render_stack_table(
             stack, batch, layout, explanation, stream, colour, found
         ),
@@ -116,10 +132,19 @@ def profile_plain(found: Profile | None) -> str | None:
     return "\n".join(lines) if lines else None
 
 
-def write_diagram(result: LayerResult, axis: str | None, fmt: str, output: str | None) -> None:
-    """One axis of a layer drawn: its windows over the padded input."""
+def write_diagram(
+    result: LayerResult, axis: str | None, fmt: str, output: str | None, animate: bool = False
+) -> None:
+    """One axis of a layer drawn (its windows over the padded input), or with ``svg`` the
+    whole layer in 2-D (`hw3cli.output.svg`)."""
     from hw3cli.output.diagram import draw_axis, render
     from hw3cli.tensor_io.jsontext import dumps
+
+    if formats.document_format(fmt, output) == "svg":
+        from hw3cli.output.svg import layer_figure
+
+        formats.write_text(layer_figure(result, animate), output)
+        return
 
     names = [a.name for a in result.axes]
     chosen = axis.upper() if axis is not None else names[0]
@@ -142,12 +167,20 @@ def write(
     explanation: list[str] | None,
     table: Callable[[IO[str], bool], None],
     rows: Callable[[], list[dict[str, Any]]] | None = None,
+    document: Callable[[str], str] | None = None,
 ) -> None:
     """The one place conv-shape output is written, in the resolved format. ``rows``: one
-    dict per layer, for CSV (its keys the header)."""
+    dict per layer, for CSV (its keys the header); ``document``: the derivation as
+    ``markdown`` or ``latex``."""
     fmt = formats.resolve_format(
-        fmt.lower(), fallback="plain", output=output, allowed=("json", "plain", "table", "csv")
+        fmt.lower(),
+        fallback="plain",
+        output=output,
+        allowed=("json", "plain", "table", "csv", *formats.DOCUMENTS),
     )
+    if fmt in ("markdown", "latex") and document is not None:
+        formats.write_text(document(fmt), output)
+        return
     if fmt == "json":
         from hw3cli.tensor_io.jsontext import dumps
 
@@ -164,10 +197,24 @@ def write(
     else:
         raise InputError(
             f"conv-shape cannot write {fmt} here",
-            where="--format",
-            hint="use json, plain or table",
+            where="--format" if output is None else f"--format or -o {output}",
+            hint="use json, plain or table"
+            + (
+                "; svg, markdown and latex are for a layer or a stack of --net JSON or --layer"
+                if fmt in formats.DOCUMENTS
+                else ""
+            ),
         )
     formats.write_text(text, output)
+
+
+def write_field(
+    stack: Any, at: tuple[int, ...], output: str | None, note: str | None = None
+) -> None:
+    """A stack's receptive field of output position ``at`` as SVG (`hw3cli.output.svg`)."""
+    from hw3cli.output.svg import field_figure
+
+    formats.write_text(field_figure(stack, at, note), output)
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:

@@ -196,3 +196,220 @@ def explain(
             f"{vec(result.grad[sample])}"
         )
     return lines
+
+
+# --- the derivation as Markdown or LaTeX -------------------------------------------------
+
+
+def derivation(
+    result: SoftmaxResult,
+    logits: Any,
+    targets: Targets,
+    row: int,
+    label_smoothing: float,
+    weighted: bool,
+) -> Any:
+    """Row ``row``'s softmax, loss and dL/dz in the source document's notation (z the
+    logits, y-hat = softmax(z), y the target), with the options in force (class weights w,
+    label smoothing e, the reduction) in the formulas; the K classes written out up to
+    `WHOLE`. Every value is core's (``result``); only the printing is here."""
+    from hw3cli.output.derivation import (
+        Block,
+        Derivation,
+        Line,
+        shown_indices,
+        tex_num,
+        tex_term,
+        vector,
+        wrapped_sum,
+    )
+
+    z, p = logits[row], result.probs[row]
+    n, k = result.probs.shape
+    classes = shown_indices(k)
+    general = weighted or label_smoothing != 0 or targets.indices is None
+    title = f"Softmax and cross-entropy: row {row} of {n}, $K = {k}$ classes"
+
+    softmax = [
+        Line("z", (vector(z),)),
+        Line("\\sum_i e^{z_i}", (wrapped_sum([f"e^{{{tex_num(v)}}}" for v in z]),)),
+        Line("\\hat{y}_j", ("\\frac{e^{z_j}}{\\sum_i e^{z_i}}",)),
+    ]
+    for j in classes:
+        if j is None:
+            softmax.append(Line("\\vdots", (), rel=""))
+        else:
+            softmax.append(
+                Line(
+                    f"\\hat{{y}}_{{{j}}}",
+                    (f"\\frac{{e^{{{tex_num(z[j])}}}}}{{\\sum_i e^{{z_i}}}} = {tex_num(p[j])}",),
+                )
+            )
+    blocks = [
+        Block(
+            title="Softmax",
+            text=(
+                "Computed stably as $\\hat{y}_j = e^{z_j - \\max z} / \\sum_i e^{z_i - \\max z}$, "
+                "the same value.",
+            ),
+            lines=tuple(softmax),
+        )
+    ]
+
+    target_lines: list[Line] = []
+    prose: list[str] = []
+    if targets.indices is not None:
+        t = int(targets.indices[row])
+        if result.ignored[row]:
+            blocks.append(
+                Block(
+                    title="Target",
+                    text=(
+                        f"Label ${t}$ is the ignore index: this row has loss $0$ and gradient "
+                        "$0$, and the mean leaves it out.",
+                    ),
+                )
+            )
+            return Derivation(title, tuple(blocks))
+        prose.append(f"Target class $t = {t}$: $y_t = 1$, every other $y_j = 0$.")
+    else:
+        assert targets.probs is not None
+        target_lines.append(Line("y", (vector(targets.probs[row]),)))
+        prose.append("Target probabilities $y$ (a row of the target):")
+    if label_smoothing:
+        e = tex_num(label_smoothing)
+        target_lines.append(
+            Line(
+                "y'_j",
+                (
+                    "(1 - \\varepsilon) y_j + \\frac{\\varepsilon}{K}",
+                    f"(1 - {e}) y_j + \\frac{{{e}}}{{{k}}}",
+                ),
+            )
+        )
+        target_lines.append(Line("y'", (vector(result.smoothed[row]),)))
+        prose.append(f"Label smoothing $\\varepsilon = {tex_num(label_smoothing)}$:")
+    if weighted:
+        target_lines.append(Line("w", (vector(result.weight),)))
+        prose.append("Class weights $w$.")
+    blocks.append(Block(title="Target", text=(" ".join(prose),), lines=tuple(target_lines)))
+
+    yp = "y'" if label_smoothing else "y"
+    tp = result.smoothed[row]
+    w = result.weight
+    loss_lines: list[Line] = []
+    if not general:
+        t = int(targets.indices[row])  # type: ignore[index]
+        loss_lines.append(
+            Line(
+                "L_t",
+                (
+                    "-\\sum_i y_i \\log \\hat{y}_i",
+                    "-\\log \\hat{y}_t",
+                    f"-\\log {tex_num(p[t])}",
+                    tex_num(result.losses[row]),
+                ),
+            )
+        )
+    else:
+        terms = [
+            f"{tex_term(w[c])} \\cdot {tex_term(tp[c])} \\log {tex_num(p[c])}" for c in range(k)
+        ]
+        loss_lines.append(
+            Line(
+                "l",
+                (
+                    f"-\\sum_c w_c {yp}_c \\log \\hat{{y}}_c"
+                    if weighted
+                    else f"-\\sum_c {yp}_c \\log \\hat{{y}}_c",
+                    "-\\bigl(" + wrapped_sum(terms, width=72) + "\\bigr)",
+                    tex_num(result.losses[row]),
+                ),
+            )
+        )
+    reduced = result.loss
+    if result.reduction == "sum":
+        loss_lines.append(Line("L", (f"\\sum_{{n=1}}^{{{n}}} l_n", tex_num(reduced))))
+    elif result.reduction == "mean":
+        loss_lines.append(
+            Line(
+                "L",
+                (
+                    "\\frac{1}{D} \\sum_n l_n",
+                    f"\\frac{{1}}{{{tex_num(result.denominator)}}} \\sum_n l_n",
+                    tex_num(reduced),
+                ),
+            )
+        )
+    blocks.append(
+        Block(
+            title="Loss",
+            text=(
+                f"The row's loss, then the reduction '{result.reduction}' over the {n} rows"
+                + (
+                    " ($D$: the sum of the weights of the rows' labels, or $N$)."
+                    if result.reduction == "mean"
+                    else "."
+                ),
+            ),
+            lines=tuple(loss_lines),
+        )
+    )
+
+    g = result.grad[row]
+    scale = f"\\frac{{1}}{{{tex_num(result.denominator)}}}" if result.reduction == "mean" else ""
+    lhs_sym = "\\frac{\\partial L}{\\partial z_j}"
+    grad_lines: list[Line] = []
+    if not general:
+        t = int(targets.indices[row])  # type: ignore[index]
+        grad_lines.append(
+            Line(lhs_sym, ((("\\frac{1}{D}" if scale else "") + "(\\hat{y}_j - y_j)"),))
+        )
+        for j in classes:
+            if j is None:
+                grad_lines.append(Line("\\vdots", (), rel=""))
+                continue
+            numbers = f"{scale}({tex_num(p[j])} - {1 if j == t else 0})"
+            grad_lines.append(
+                Line(
+                    f"\\frac{{\\partial L}}{{\\partial z_{{{j}}}}}",
+                    (f"{numbers} = {tex_num(g[j])}",),
+                )
+            )
+        after = (
+            "The source document derives $\\frac{\\partial L_t}{\\partial z_t} = \\hat{y}_t - y_t$ "
+            "for the binary case $y_t = 1$; the lines above are every $K$ and every class "
+            "$j$: $\\hat{y}_j - 1$ at $j = t$, $\\hat{y}_j$ elsewhere.",
+        )
+    else:
+        weights = [f"{tex_term(w[c])} \\cdot {tex_term(tp[c])}" for c in range(k)]
+        grad_lines.append(Line("S", (f"\\sum_c w_c {yp}_c", wrapped_sum(weights, width=72))))
+        grad_lines.append(
+            Line(
+                lhs_sym,
+                (("\\frac{1}{D}" if scale else "") + f"\\bigl(S \\hat{{y}}_j - w_j {yp}_j\\bigr)",),
+            )
+        )
+        for j in classes:
+            if j is None:
+                grad_lines.append(Line("\\vdots", (), rel=""))
+                continue
+            own = f"{tex_term(w[j])} \\cdot {tex_term(tp[j])}"
+            numbers = f"{scale}\\bigl(S \\cdot {tex_num(p[j])} - {own}\\bigr)"
+            grad_lines.append(
+                Line(
+                    f"\\frac{{\\partial L}}{{\\partial z_{{{j}}}}}",
+                    (f"{numbers} = {tex_num(g[j])}",),
+                )
+            )
+        after = (
+            "With $w = 1$ and no smoothing, $S = 1$ for a target that sums to 1, and this is "
+            "the source document's $\\hat{y}_j - y_j$.",
+        )
+    note = {
+        "sum": "The reduction 'sum' adds the rows' losses, so each row's gradient is its own.",
+        "mean": "The reduction 'mean' divides every row's gradient by $D$.",
+        "none": "The reduction 'none': each row's gradient of its own loss.",
+    }[result.reduction]
+    blocks.append(Block(title="Gradient", text=(note,), lines=tuple(grad_lines), after=after))
+    return Derivation(title, tuple(blocks))

@@ -283,3 +283,47 @@ def test_dropped_pixels_never_exceed_input(i: int, k: int, s: int, p_b: int, p_a
     o = conv_output_size(i, k, s, 1, p_b, p_a)
     assume(o >= 1)
     assert 0 <= dropped_pixels(i, k, s, 1, p_b, p_a, o) <= min(i, s - 1)
+
+
+def test_grid_of_a_transposed_convolution_is_the_direct_one() -> None:
+    """Dumoulin and Visin's relation: a transposed convolution (i, k, s, p) is a direct
+    convolution of stride 1 over the input with s - 1 zeros between pixels and k - 1 - p
+    zeros on each side (+ op after); its output size is the transposed formula's."""
+    from hw3cli.core.conv import conv_output_size, grid
+
+    for i, k, s, p, op, d in [(3, 3, 2, 1, 1, 1), (4, 4, 2, 1, 0, 1), (5, 3, 1, 0, 0, 2),
+                              (4, 1, 2, 1, 0, 1), (2, 3, 3, 2, 2, 1)]:  # fmt: skip
+        spec = LayerSpec((k,), (s,), ((p, p),), (d,), transposed=True, output_padding=(op,))
+        axis = conv_layer(spec, (i,)).axes[0]
+        g = grid(axis, True)
+        assert g.cells == (i - 1) * s + 1 and g.spacing == s and g.stride == 1
+        length = g.length - g.crop_before - g.crop_after
+        assert conv_output_size(length, k, 1, d, 0, 0) == axis.output
+        assert g.window(axis.output - 1) + g.span == g.length - g.crop_after
+        pixels = [x for x in range(g.length) if g.cell(x) == "input"]
+        assert len(pixels) == i - (g.crop_before + s - 1) // s - (g.crop_after + s - 1) // s
+    # p > k' - 1: the direct convolution crops (i=4, k=1, s=2, p=1: 7 cells, 1 cut each side)
+    g = grid(conv_layer(LayerSpec((1,), (2,), ((1, 1),), transposed=True), (4,)).axes[0], True)
+    assert (g.before, g.after, g.crop_before, g.crop_after, g.output) == (0, 0, 1, 1, 5)
+    assert [g.cell(x) for x in range(7)] == [
+        "cropped",
+        "zero",
+        "input",
+        "zero",
+        "input",
+        "zero",
+        "cropped",
+    ]
+
+
+def test_grid_cells_of_a_convolution_and_ceil_mode() -> None:
+    from hw3cli.core.conv import grid
+
+    g = grid(conv_layer(LayerSpec((3,), (2,)), (6,)).axes[0], False)  # pixel 5 dropped
+    assert [g.cell(x) for x in range(6)] == ["input"] * 5 + ["dropped"]
+    assert list(g.taps(1)) == [2, 3, 4] and g.beyond == 0
+    pool = LayerSpec((2,), pool="max", ceil_mode=True)
+    g = grid(conv_layer(pool, (5,)).axes[0], False)  # windows 0, 2, 4: the last reaches 5
+    assert g.output == 3 and g.beyond == 1 and g.cell(5) == "beyond"
+    g = grid(conv_layer(LayerSpec((3,), dilation=(2,), padding=((1, 2),)), (7,)).axes[0], False)
+    assert list(g.taps(0)) == [0, 2, 4] and g.cell(0) == "pad" and g.cell(9) == "pad"

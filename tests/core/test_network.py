@@ -439,3 +439,36 @@ def test_results_too_long_to_print_are_input_errors() -> None:
     deep = [LayerSpec(kernel=(1,), stride=(10**999,))] * 3
     with pytest.raises(InputError, match=r"layer 3 \(conv3\): the jump has more than"):
         apply_stack(deep, (1,))
+
+
+def test_field_region_and_path_follow_the_recurrence() -> None:
+    """conv k=3 p=1, pool 2, conv k=3 p=1, pool 2 on 16: output 1's receptive field is 10
+    pixels, 1..10 (by hand: pool unit 1 reads conv units 2, 3; they read pool units 1..4;
+    those read conv units 2..9; those read pixels 1..10). The path takes the middle tap of
+    each window, u*s - p + d*((k - 1) // 2): from the last layer back, pool unit 1 -> conv
+    unit 2 -> pool unit 2 -> conv unit 4 (a pool's middle tap of 2 is its first)."""
+    import itertools
+
+    from hw3cli.core.network import centre, field_region, path_to
+
+    specs = [
+        LayerSpec(kernel=(3,), padding=((1, 1),)),
+        LayerSpec(kernel=(2,), pool="max"),
+        LayerSpec(kernel=(3,), padding=((1, 1),)),
+        LayerSpec(kernel=(2,), pool="max"),
+    ]
+    stack = apply_stack(specs, (16,))
+    assert field_region(stack.layers[-1].fields[0], 1) == (1, 10)
+    assert path_to(stack, (1,)) == ((4,), (2,), (2,), (1,))
+    regions = [field_region(layer.fields[0], unit[0]) for layer, unit in
+               zip(stack.layers, path_to(stack, (1,)), strict=True)]  # fmt: skip
+    assert regions == [(3, 5), (3, 6), (1, 8), (1, 10)]
+    for inner, outer in itertools.pairwise(regions):  # nested
+        assert inner is not None and outer is not None
+        assert outer[0] <= inner[0] and inner[1] <= outer[1]
+    assert centre((7, 4)) == (3, 1)
+    # into the padding: k=5 p=2 twice on 8, output 0 sees pixels -4..4
+    padded = apply_stack([LayerSpec(kernel=(5,), padding=((2, 2),))] * 2, (8,))
+    assert field_region(padded.layers[-1].fields[0], 0) == (-4, 4)
+    transposed = apply_stack([LayerSpec(kernel=(2,), stride=(2,), transposed=True)], (4,))
+    assert field_region(transposed.layers[-1].fields[0], 0) is None
