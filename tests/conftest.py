@@ -82,6 +82,16 @@ def invoke(args: Sequence[str], stdin: str | bytes | None = None, **env: str) ->
     )
 
 
+def conv_json(args: list[str], stdin: str | None = None) -> dict[str, object]:
+    """``hw3 conv-shape ARGS --format json``, which must succeed, as a dict."""
+    import json
+
+    result = invoke(["conv-shape", *args, "--format", "json"], stdin)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
 def hw3_executable() -> str:
     """The installed console script beside this interpreter, else on PATH."""
     here = Path(sys.executable).parent / "hw3"

@@ -147,17 +147,39 @@ def read_net_or_model(path: str) -> list[LayerSpec] | Any:
     """A ``--net`` file: the layers of a JSON list, or the model PyTorch printed
     (`hw3cli.tensor_io.printed.Module`), told apart by content."""
     data = read_bytes(path, what="--net", hint="give a JSON file or what print(model) shows")
-    from hw3cli.tensor_io.printed import looks_printed, parse_printed
+    from hw3cli.tensor_io.printed import first_line, looks_printed, looks_python, parse_printed
 
     text = data.decode("utf-8-sig", errors="replace")
+    if path.endswith(".py") or looks_python(text):
+        refuse_source(path)
     if looks_printed(text):
         return parse_printed(text, "stdin" if path == "-" else path)
+    line = first_line(text)
+    if line is not None and not line[1].startswith(("[", "{")):
+        shown = line[1] if len(line[1]) <= 60 else line[1][:57] + "..."
+        raise InputError(
+            f"not a printed PyTorch model (line {line[0]}: {shown!r})",
+            where=f"--net {path}",
+            hint="--net reads the text print(model) shows (starting 'ClassName('), or a "
+            "JSON list of layers",
+        )
     layers = _json_layers(path, data)
     if any("kind" in layer for layer in layers):
         return model_from_json(layers, path)
     return [
         spec_from_fields(layer, f"--net {path}: layer {i + 1}") for i, layer in enumerate(layers)
     ]
+
+
+def refuse_source(path: str) -> None:
+    """Python source given to --net: say what --net reads."""
+    raise InputError(
+        "is Python source (model code); --net reads the text print(model) shows or a JSON "
+        "list of layers",
+        where=f"--net {path}",
+        hint="run the code and save what print(model) shows, e.g. python -c 'from model "
+        "import Net; print(Net())' > model.txt, then --net model.txt",
+    )
 
 
 def model_from_json(layers: list[dict[str, Any]], path: str) -> Any:

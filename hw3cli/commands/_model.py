@@ -1,90 +1,334 @@
-"""``conv-shape --net MODEL``: a model printed by PyTorch (``print(model)``), run whole.
+"""``conv-shape --net MODEL``: a whole model, run on an input shape.
 
-Imported only when ``--net`` names one, so that other runs do not load it.
+Imported only when ``--net`` names one, so that other runs do not load it. The options a
+model takes (``--input`` as a spatial or a full shape, ``--batch``, ``--expect``,
+``--min-input``, ``--depth``, ``--format``, ``-o``) are handled here for any model given
+as a function that runs it at an input shape (`ModelRun`): `run_printed` builds one for a
+printed model; a model read from elsewhere needs only its own `ModelRun`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hw3cli.errors import InputError
+from hw3cli.errors import CheckFailed, InputError, Undecided, plural
 from hw3cli.output import formats
 
 if TYPE_CHECKING:
+    from hw3cli.core.forward import Plan
+    from hw3cli.core.model import Leaf, ModelResult
     from hw3cli.core.profile import Request
     from hw3cli.tensor_io.printed import Module
 
-# Added to every mismatch a printed model gives: the print is not the forward code.
+Shape = tuple[int, ...]
+# runs the model on an input of shape (C, *spatial) at a batch size; ``seen`` receives each
+# layer as it runs (shown before a failure); an InputError names the layer that fails
+ModelRun = Callable[[Shape, int, "list[Leaf] | None"], "ModelResult"]
+
+# Added to a mismatch in the printed order: the print is not the forward code.
 PRINT_NOTE = (
     "the print shows the modules, not forward: if forward reuses a module or concatenates "
     "branches, the shapes differ from what the print suggests"
 )
-# Options of a single layer or of a JSON stack that a printed model does not take.
-NOT_FOR_MODELS = ("target", "min_input", "diagram", "explain", "strict", "expect", "layer_specs")
+# Options of a single layer or of a JSON stack that a model does not take.
+NOT_FOR_MODELS = ("target", "diagram", "explain", "strict", "layer_specs")
 
 
 def refuse_options(given: frozenset[str]) -> None:
-    """A printed model takes --input, --batch, --in-channels, --depth, --format and -o."""
+    """A model takes --input, --batch, --in-channels, --depth, --expect, --min-input,
+    --format and -o."""
     for name in NOT_FOR_MODELS:
         if name in given:
             option = "--layer" if name == "layer_specs" else "--" + name.replace("_", "-")
-            raise InputError("does not apply to a printed model", where=option)
+            raise InputError("does not apply to a model", where=option)
 
 
-def run_printed(
-    root: Module,
-    input_size: tuple[int, ...] | None,
-    batch: int,
-    in_channels: int | None,
-    depth: int | None,
-    fmt: str,
-    output: str | None,
-    request: Request | None = None,
-) -> None:
-    """Run the model on ``batch x in_channels x input_size`` and write the result, with
-    the counts and memory ``request`` asks for."""
-    from hw3cli.core.model import Leaf, run_model
+@dataclass(frozen=True)
+class ModelOptions:
+    """What conv-shape's options ask of a model."""
+
+    input_size: Shape | None
+    batch: int
+    batch_given: bool
+    in_channels: int | None  # None: not given
+    depth: int | None
+    expect: Shape | None
+    min_input: bool
+    fmt: str
+    output: str | None
+    request: Request | None = None  # the counts and memory asked for
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """What a model says of its input: the channels and spatial axes its first layers
+    declare (None: not declared), and the class that fixes the axes."""
+
+    channels: int | None
+    axes: int | None
+    first_kind: str = ""
+    features_first: bool = False  # a multilayer perceptron: --input may be the features
+    features: int | None = None  # then the in_features of its first Linear
+
+
+def input_shape(opts: ModelOptions, model: ModelInput) -> tuple[Shape, int]:
+    """(C, *spatial) and the batch from --input (spatial, CxHxW or NxCxHxW where the
+    model's first layer fixes the spatial axes), --in-channels and --batch."""
+    if opts.input_size is None:
+        raise InputError("missing: the input size", where="--input", hint="e.g. --input 224x224")
+    size, batch = opts.input_size, opts.batch
+    channels = opts.in_channels if opts.in_channels is not None else model.channels
+    n = model.axes
+    if n is None:
+        if channels is None and len(size) <= 2 and model.features_first:
+            if len(size) == 2 and size[1] == model.features:  # N x F (else an image)
+                if opts.batch_given and size[0] != opts.batch:
+                    raise InputError(
+                        f"gives batch {size[0]} but --batch is {opts.batch}", where="--input"
+                    )
+                return size[1:], size[0]
+            return size, batch  # the features of a multilayer perceptron
+        return (channels or 1, *size), batch
+    if len(size) == 1 and n > 1:
+        size = size * n  # a single number applies to every spatial axis
+    if len(size) in (n + 1, n + 2):
+        full = size
+        if len(size) == n + 2:
+            if opts.batch_given and size[0] != opts.batch:
+                raise InputError(
+                    f"gives batch {size[0]} but --batch is {opts.batch}", where="--input"
+                )
+            batch, size = size[0], size[1:]
+        if opts.in_channels is not None and size[0] != opts.in_channels:
+            raise InputError(
+                f"gives {plural(size[0], 'channel')} but --in-channels is {opts.in_channels}",
+                where="--input",
+            )
+        if channels is not None and size[0] != channels and opts.in_channels is None:
+            raise InputError(
+                f"{_text(full)} gives {plural(size[0], 'channel')}, but the model's first layer "
+                f"({model.first_kind}) takes {channels}",
+                where="--input",
+                hint=f"give {_text((channels, *size[1:]))}, or the spatial size alone",
+            )
+        return size, batch
+    if len(size) != n:
+        example = "x".join(["224"] * n)
+        raise InputError(
+            f"{len(size)} numbers, but the model's first layer ({model.first_kind}) takes "
+            f"{n} spatial axes",
+            where="--input",
+            hint=f"give the spatial size ({example}), CxHxW (3x{example}) or NxCxHxW "
+            f"(1x3x{example})",
+        )
+    return (channels or 1, *size), batch
+
+
+def run_whole(run: ModelRun, shape: Shape, batch: int, opts: ModelOptions) -> None:
+    """Run the model at ``shape``, write the result, then check --expect."""
     from hw3cli.output import model as out
     from hw3cli.output.shapes import write
 
-    shape = _input_shape(root, input_size, in_channels)
-    resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
+    resolved = formats.resolve_format(opts.fmt.lower(), fallback="plain", output=opts.output)
     seen: list[Leaf] = []
     try:
-        result = run_model(root, shape, batch, seen)
-    except InputError as e:
-        if resolved == "table" and seen and output in (None, "-"):
-            from hw3cli.core.model import ModelResult
-
-            partial = ModelResult(shape, seen[-1].output, tuple(seen), (), ())
-            formats.write_table(
-                lambda stream, colour: out.render_model_table(
-                    partial, batch, stream, colour, depth, tuple(seen), "the layers before"
-                ),
-                None,
-            )
-        hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
-        raise InputError(e.message, where=e.where, hint=hint) from None
+        result = run(shape, batch, seen)
+    except InputError:
+        if resolved == "table" and seen and opts.output in (None, "-"):
+            _show_before(shape, batch, seen, opts.depth)
+        raise
     from hw3cli.commands._profile import model_profile, report
     from hw3cli.core.profile import Request
     from hw3cli.output.shapes import profile_plain
 
-    found = model_profile(result, request or Request(batch=batch))
+    request = opts.request if opts.request is not None else Request(batch=batch)
+    found = model_profile(result, request)
     write(
-        fmt,
-        output,
+        opts.fmt,
+        opts.output,
         json_obj=lambda: out.model_json(result, batch, found),
         plain=lambda: profile_plain(found) or out.model_plain(result, batch),
         explanation=None,
         table=lambda stream, colour: out.render_model_table(
-            result, batch, stream, colour, depth, found=found
+            result, batch, stream, colour, opts.depth, found=found
         ),
         rows=lambda: out.model_rows(result, batch),
     )
     if resolved != "table":  # (the table shows them itself)
         for warning in result.warnings:
             formats.warn(warning)
-    report(found, fmt, output)
+    report(found, opts.fmt, opts.output)
+    check_expect(result, batch, opts.expect)
+
+
+def _show_before(shape: Shape, batch: int, seen: list[Leaf], depth: int | None) -> None:
+    """On a terminal, the layers run before a failure."""
+    from hw3cli.core.model import ModelResult
+    from hw3cli.output import model as out
+
+    partial = ModelResult(shape, seen[-1].output, tuple(seen), (), ())
+    formats.write_table(
+        lambda stream, colour: out.render_model_table(
+            partial, batch, stream, colour, depth, tuple(seen), "the layers before"
+        ),
+        None,
+    )
+
+
+def check_expect(result: ModelResult, batch: int, expect: Shape | None) -> None:
+    """--expect: the output shape with the batch (1x1000) or without it (1000)."""
+    if expect is None:
+        return
+    shapes = [(batch, *shape) for shape in result.outputs]
+    if any(tuple(expect) in (full, full[1:]) for full in shapes):
+        return
+    computed = ", ".join(_text(full) for full in shapes)
+    raise CheckFailed(f"--expect: expected {_text(expect)}, computed {computed}")
+
+
+def min_input(
+    readings: Sequence[tuple[str, Callable[[int], ModelResult]]],
+    batch: int,
+    opts: ModelOptions,
+) -> None:
+    """--min-input: the sizes (every spatial axis alike) each reading of the model accepts.
+    The first reading is the one hw3 prefers where it fits (the print order); another
+    counts only where it accepts sizes the first does not. One reading that accepts some:
+    its smallest (and largest, where bounded); several: hw3 cannot decide; none: the first
+    reading's error."""
+    from hw3cli.core.forward import Accepted, accepted_sizes
+    from hw3cli.output import model as out
+    from hw3cli.output.shapes import write
+
+    found: list[tuple[str, Accepted]] = []
+    errors: list[InputError] = []
+    for assumption, run_at in readings:
+        try:
+            found.append((assumption, accepted_sizes(run_at)))
+        except Undecided:
+            raise
+        except InputError as error:
+            errors.append(error)
+    if not found:
+        raise errors[0]
+    if found[0][0] == readings[0][0]:  # the preferred reading: the others only beyond it
+        first = found[0][1]
+        found = found[:1] + [
+            (what, a)
+            for what, a in found[1:]
+            if a.low < first.low
+            or (first.high is not None and (a.high is None or a.high > first.high))
+        ]
+    if len(found) > 1:
+        each = "; ".join(
+            f"({i}) {what or 'in the printed order'}: {_range(a)}"
+            for i, (what, a) in enumerate(found, 1)
+        )
+        raise Undecided(
+            f"the input sizes depend on forward steps the print does not show: {each}",
+            where="--min-input",
+            hint="give --input with a size the model takes: hw3 then settles the reading",
+        )
+    accepted = found[0][1]
+    write(
+        opts.fmt,
+        opts.output,
+        json_obj=lambda: out.min_input_json(accepted.low, accepted.high, accepted.result, batch),
+        plain=lambda: "x".join([str(accepted.low)] * (len(accepted.result.input) - 1)),
+        explanation=None,
+        table=lambda stream, colour: print(
+            f"accepted inputs: {_range(accepted)} (every spatial axis alike); at the smallest "
+            f"the output is {out.model_plain(accepted.result, batch)}",
+            file=stream,
+        ),
+    )
+    if accepted.high is not None:
+        formats.warn(f"the model accepts only inputs {_range(accepted)}")
+    for warning in accepted.result.warnings:
+        formats.warn(warning)
+
+
+def _range(accepted: object) -> str:
+    low, high = accepted.low, accepted.high  # type: ignore[attr-defined]
+    return f"{low} to {high}" if high is not None else f"{low} and larger"
+
+
+def _text(shape: Shape) -> str:
+    return "x".join(map(str, shape))
+
+
+# --- printed models ----------------------------------------------------------------------
+
+
+def run_printed(root: Module, opts: ModelOptions) -> None:
+    """A model printed by PyTorch: run at --input (its reading settled there), or its
+    accepted sizes with --min-input."""
+    from hw3cli.core.forward import UnknownLayer, read_forward, readings_for_sizes, run_model
+    from hw3cli.core.model import declared_in_channels, declared_spatial_axes, starts_with_linear
+
+    axes = declared_spatial_axes(root)
+    model = ModelInput(
+        declared_in_channels(root),
+        axes[1] if axes else None,
+        axes[0] if axes else "",
+        starts_with_linear(root),
+        _first_features(root),
+    )
+
+    def run(shape: Shape, batch: int, seen: list[Leaf] | None) -> ModelResult:
+        try:
+            return run_model(root, shape, batch, seen)
+        except Undecided:
+            raise
+        except InputError as e:
+            if (e.hint and "hidden forward step" in e.hint) or isinstance(e, UnknownLayer):
+                raise
+            hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
+            raise InputError(e.message, where=e.where, hint=hint) from None
+
+    if not opts.min_input:
+        shape, batch = input_shape(opts, model)
+        run_whole(run, shape, batch, opts)
+        return
+    if model.axes is None and model.features_first and opts.in_channels is None:
+        raise InputError(
+            "the model starts with a Linear: its input is a fixed number of features, "
+            "not a size to search",
+            where="--min-input",
+        )
+    channels = opts.in_channels or model.channels or 1
+    n = model.axes or 2
+    if opts.input_size is not None:  # the reading that fits at --input
+        shape, batch = input_shape(opts, model)
+        plan = read_forward(root, shape, batch)[1]
+        readings = [(plan.assumption, _at(root, channels, len(shape) - 1, batch, plan))]
+    else:
+        batch = opts.batch
+        readings = [
+            (plan.assumption, _at(root, channels, n, batch, plan))
+            for plan in readings_for_sizes(root)
+        ]
+    min_input(readings, batch, opts)
+
+
+def _first_features(root: Module) -> int | None:
+    from hw3cli.core.model import first_changing
+
+    first = first_changing(root)
+    if first is None or first.kind != "Linear":
+        return None
+    value = first.kwargs.get("in_features", first.args[0] if first.args else None)
+    return value if isinstance(value, int) else None
+
+
+def _at(
+    root: Module, channels: int, n: int, batch: int, plan: Plan
+) -> Callable[[int], ModelResult]:
+    from hw3cli.core.forward import acted
+
+    return lambda size: acted(root, (channels, *(size,) * n), batch, plan)
 
 
 def _input_shape(

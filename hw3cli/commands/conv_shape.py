@@ -50,6 +50,8 @@ Examples:
   hw3 conv-shape --input 224 --kernel 3 --stride 2 --target 112
       the padding that gives 112: 0:1
   hw3 conv-shape --net examples/vgg16.json --min-input
+  hw3 conv-shape --net examples/models/cifar10_tutorial.txt --input 3x32x32 --expect 1x10
+      a printed model whose forward reuses its pool: the step is inferred, stated
   hw3 conv-shape --input 9 --kernel 3 --stride 2 --padding 1 --diagram
   hw3 conv-shape --input 5x5 --kernel 3 --stride 2 --padding 1 -o layer.svg
       the layer as conv_arithmetic draws it, a panel per output position
@@ -84,7 +86,8 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     "input_size",
     type=INT_TUPLE,
     default=None,
-    help="Spatial input size, 1 to 3 axes (W, H, D in bwhc), e.g. 32x32.",
+    help="Spatial input size, 1 to 3 axes (W, H, D in bwhc), e.g. 32x32; for a model also "
+    "CxHxW or NxCxHxW.",
 )
 @click.option("--kernel", type=INT_TUPLE, default=None, help="Kernel size, e.g. 3,3.")
 @click.option(
@@ -141,7 +144,11 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     is_flag=True,
     help="With --target: plain output is the padding p on both sides (PyTorch's padding=p).",
 )
-@click.option("--min-input", is_flag=True, help="The smallest input every layer accepts.")
+@click.option(
+    "--min-input",
+    is_flag=True,
+    help="The smallest input every layer accepts (a model: and the largest, if bounded).",
+)
 @click.option("--diagram", is_flag=True, help="Draw one axis of the layer.")
 @click.option("--axis", default=None, metavar="NAME", help="The axis --diagram draws.")
 @click.option(
@@ -172,7 +179,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     type=INT_TUPLE,
     default=None,
     metavar="WxH",
-    help="Exit 1 unless the output spatial size is this.",
+    help="Exit 1 unless the output spatial size is this (a model: its output shape, 1x1000).",
 )
 @profile_options
 @format_option(
@@ -343,13 +350,18 @@ def _run_printed(args: Args, root: Any) -> None:
     _model.refuse_options(args.given)
     _model.run_printed(
         root,
-        args.input_size,
-        args.batch,
-        in_channels,
-        args.depth,
-        args.fmt,
-        args.output,
-        request_of(args),
+        _model.ModelOptions(
+            input_size=args.input_size,
+            batch=args.batch,
+            batch_given="batch" in args.given,
+            in_channels=in_channels,
+            depth=args.depth,
+            expect=args.expect,
+            min_input=args.min_input,
+            fmt=args.fmt,
+            output=args.output,
+            request=request_of(args),
+        ),
     )
 
 

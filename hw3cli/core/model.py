@@ -8,18 +8,19 @@ its arguments and the incoming shape to the outgoing shape, its parameters and i
 (docs/formulas.md section 2), or an InputError that names the layer, what it received and the
 value that fixes it.
 
-Two conventions stand in for the forward code the print cannot show (and two blocks of
-torchvision whose forward is well known are named rules: squeeze-and-excitation returns
-its input's shape, SqueezeNet's Fire concatenates its two expands):
+Two conventions stand in for the forward code the print cannot show (running the tree,
+and testing the forward steps a print hides, is `hw3cli.core.forward`; torchvision's
+blocks are named rules in `hw3cli.core.torchvision_blocks`):
 
 1. A child named ``downsample`` or ``shortcut`` is a branch on its block's input, whose
    output must equal the main path's (ResNet blocks).
 2. Between the children of a container other than a Sequential the parent's forward
    runs: a feature map that enters a child and reaches a Linear past only
    shape-preserving layers is flattened there (``torch.flatten(x, 1)``, when in_features
-   is C x H x W) or globally average-pooled and flattened (when in_features is C), and a
-   warning says so. Inside a Sequential no code runs between children: a Linear that
-   meets a feature map there is an error that says where to add ``nn.Flatten()``.
+   is C x H x W) or globally average-pooled and flattened (when in_features is C and no
+   fixed-kernel pool leads in). Inside a Sequential no code runs between children: a
+   Linear that meets a feature map there is an error that says where to add
+   ``nn.Flatten()``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Leaf(NamedTuple):
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
     result: LayerResult | None = None  # a convolution's or pooling's, for receptive fields
+    inferred: str | None = None  # the hidden forward step this row is (or assumes), if any
+    op: str | None = None  # a functional step's call, ``F.max_pool2d``; None for a module
 
 
 class Step(NamedTuple):
@@ -88,10 +91,26 @@ class ModelResult(NamedTuple):
     containers: tuple[tuple[str, str, int], ...]  # (dotted name, class, depth)
     warnings: tuple[str, ...]
     steps: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = ()  # steps that are the only possible reading (not warned)
+    inferred: tuple[str, ...] = ()  # the hidden forward steps assumed, each a sentence
+    heads: tuple[Shape, ...] = ()  # outputs of earlier heads (a forward returning several)
+    held: tuple[tuple[str, int], ...] = ()  # parameters no printed module shows, by name
 
     @property
     def params(self) -> int:
-        return sum(leaf.params for leaf in self.leaves)
+        """Each module's parameters once (a module that forward calls twice counts once)."""
+        seen: set[str] = set()
+        total = 0
+        for leaf in self.leaves:
+            if leaf.op is None and leaf.name not in seen:
+                seen.add(leaf.name)
+                total += leaf.params
+        return total + sum(count for _, count in self.held)
+
+    @property
+    def outputs(self) -> tuple[Shape, ...]:
+        """Every tensor forward returns: the heads, then the last output."""
+        return (*self.heads, self.output)
 
     @property
     def macs(self) -> int:
@@ -336,6 +355,21 @@ def _layer_norm(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     return Layer(shape, (size + (size if bias else 0)) if affine else 0)
 
 
+def _layer_norm_2d(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    """torchvision's LayerNorm2d (ConvNeXt): a LayerNorm over the channels of a C x H x W
+    map, as F.layer_norm on the map permuted to channels last."""
+    a = Args(node, ("normalized_shape",), ctx)
+    value = a.get("normalized_shape")
+    dims = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(shape) < 2 or dims != shape[:1]:
+        raise ctx.error(
+            f"normalizes {_text(dims)} channels but receives shape {_text(shape)}",
+            hint=f"set normalized_shape to ({shape[0] if shape else 1},)",
+        )
+    affine = a.flag("elementwise_affine", True)
+    return Layer(shape, (shape[0] * (2 if a.flag("bias", True) else 1)) if affine else 0)
+
+
 def _prelu(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("num_parameters",), ctx)
     return Layer(shape, a.whole("num_parameters", 1))
@@ -418,6 +452,7 @@ _SHAPE_PRESERVING = [
     "FeatureAlphaDropout",
     "StochasticDepth",
     "ChannelShuffle",
+    "Sequential",  # one without children: the identity (a residual shortcut)
 ]
 
 KINDS: dict[str, tuple[Rule, int | None]] = {
@@ -438,6 +473,7 @@ KINDS: dict[str, tuple[Rule, int | None]] = {
     "Flatten": (_flatten, None),
     "GroupNorm": (_group_norm, None),
     "LayerNorm": (_layer_norm, None),
+    "LayerNorm2d": (_layer_norm_2d, None),
     "PReLU": (_prelu, None),
     "Upsample": (_upsample, None),
     "UpsamplingNearest2d": (_upsample, None),
@@ -455,7 +491,7 @@ SCALING_BLOCKS = frozenset({"SqueezeExcitation", "SqueezeExcite", "SELayer", "SE
 
 def declared_in_channels(root: Node) -> int | None:
     """The input channels the first layer that declares them expects."""
-    for node in _leaves(root):
+    for node in leaves_of(root):
         kind = canonical_kind(node.kind, 2)
         if kind in KINDS:
             if kind.startswith(("Conv", "BatchNorm", "InstanceNorm")):
@@ -470,13 +506,25 @@ def declared_in_channels(root: Node) -> int | None:
     return None
 
 
+def declared_spatial_axes(root: Node) -> tuple[str, int] | None:
+    """The class and spatial axes of the first layer that fixes them (Conv2d: 2)."""
+    for node in leaves_of(root):
+        kind = canonical_kind(node.kind, 2)
+        entry = KINDS.get(kind)
+        if entry is not None and entry[1] is not None:
+            return kind, entry[1]
+        if kind == "Linear":
+            return None
+    return None
+
+
 def starts_with_linear(root: Node) -> bool:
     """Whether the first layer that changes the shape is a Linear (a multilayer perceptron)."""
-    first = _first_changing(root)
+    first = first_changing(root)
     return first is not None and canonical_kind(first.kind, 1) == "Linear"
 
 
-def _leaves(node: Node) -> list[Node]:
+def leaves_of(node: Node) -> list[Node]:
     out: list[Node] = []
     stack = [node]
     while stack:
@@ -486,157 +534,6 @@ def _leaves(node: Node) -> list[Node]:
         else:
             out.append(current)
     return out
-
-
-# --- running the tree ----------------------------------------------------------------------
-
-
-class _Run:
-    def __init__(self, batch: int, leaves: list[Leaf]) -> None:
-        self.batch = batch
-        self.leaves = leaves
-        self.containers: list[tuple[str, str, int]] = []
-        self.warnings: list[str] = []
-        self.steps: list[Step] = []
-
-    def module(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
-        if not node.children:
-            return self.leaf(node, shape, name, depth, in_sequential)
-        self.containers.append((name, node.kind, depth))
-        if node.kind in SCALING_BLOCKS:
-            return self.scaling(node, shape, name, depth)
-        if node.kind == "Fire":
-            return self.fire(node, shape, name, depth)
-        sequential = node.kind in CONTAINERS_WITHOUT_CODE
-        main = [c for c in node.children if c.name not in BRANCHES]
-        branches = [c for c in node.children if c.name in BRANCHES]
-        block_input = shape
-        first_leaf = len(self.leaves)
-        for child in main:
-            child_name = f"{name}.{child.name}" if name else child.name
-            if not sequential and len(shape) > 1:
-                shape = self.parent_flatten(child, shape, child_name)
-            shape = self.module(child, shape, child_name, depth + 1, sequential)
-        if shape != block_input and not sequential:
-            # stochastic depth runs only on a residual path (torchvision's MBConv): a block
-            # whose output differs from its input has none, so the layer never runs
-            skipped = {f"{name}.{c.name}" if name else c.name for c in main}
-            self.leaves[first_leaf:] = [
-                leaf
-                for leaf in self.leaves[first_leaf:]
-                if not (leaf.kind == "StochasticDepth" and leaf.name in skipped)
-            ]
-        for child in branches:
-            child_name = f"{name}.{child.name}" if name else child.name
-            out = self.module(child, block_input, child_name, depth + 1, sequential)
-            if out != shape:
-                raise InputError(
-                    f"{child.kind} branch gives {_text(out)} but the block's main path gives "
-                    f"{_text(shape)}; the two are added, so they must be equal",
-                    where=child_name,
-                    hint="check the branch's stride and out_channels against the main path's",
-                )
-        return shape
-
-    def children(self, nodes: Sequence[Node], shape: Shape, name: str, depth: int) -> Shape:
-        for child in nodes:
-            shape = self.module(child, shape, f"{name}.{child.name}", depth + 1, True)
-        return shape
-
-    def scaling(self, node: Node, shape: Shape, name: str, depth: int) -> Shape:
-        """Squeeze-and-excitation (torchvision's SqueezeExcitation): its children compute
-        one scale per channel from the input, and forward returns scale * input."""
-        # forward's order, which is not the printed one: avgpool, fc1, activation, fc2
-        forward = ("avgpool", "fc1", "activation", "fc2", "scale_activation")
-        known = [c for key in forward for c in node.children if c.name == key]
-        rest = [c for c in node.children if c.name not in forward]
-        scale = self.children(known + rest if not rest else node.children, shape, name, depth)
-        if not scale or scale[0] != shape[0] or math.prod(scale[1:]) != 1:
-            raise InputError(
-                f"{node.kind} computes a scale of shape {_text(scale)} for an input of "
-                f"{_text(shape)}: expected {shape[0]} channels of size 1",
-                where=name,
-            )
-        return shape
-
-    def fire(self, node: Node, shape: Shape, name: str, depth: int) -> Shape:
-        """SqueezeNet's Fire: squeeze, then the 1x1 and 3x3 expands side by side,
-        concatenated along the channels."""
-        parts = {c.name: c for c in node.children}
-        expected = ("squeeze", "expand1x1", "expand3x3")
-        if not all(key in parts for key in expected):
-            raise InputError("Fire without squeeze, expand1x1 and expand3x3 children", where=name)
-
-        def path(*keys: str, start: Shape) -> Shape:
-            chosen = [parts[k] for k in keys if k in parts]
-            return self.children(chosen, start, name, depth)
-
-        squeezed = path("squeeze", "squeeze_activation", start=shape)
-        one = path("expand1x1", "expand1x1_activation", start=squeezed)
-        three = path("expand3x3", "expand3x3_activation", start=squeezed)
-        if one[1:] != three[1:]:
-            raise InputError(
-                f"Fire's expands give {_text(one)} and {_text(three)}: they are concatenated "
-                "along the channels, so their spatial sizes must agree",
-                where=name,
-            )
-        return (one[0] + three[0], *one[1:])
-
-    def parent_flatten(self, child: Node, shape: Shape, child_name: str) -> Shape:
-        """Convention 2: the parent's forward flattens a feature map before a Linear."""
-        first = _first_changing(child)
-        if first is None or canonical_kind(first.kind, 2) != "Linear":
-            return shape
-        f_in = first.kwargs.get("in_features", first.args[0] if first.args else None)
-        if not isinstance(f_in, int) or f_in == shape[-1]:
-            return shape
-        if f_in == shape[0] and math.prod(shape[1:]) > 1:
-            self.warnings.append(
-                f"{child_name}: the {_text(shape)} feature map is averaged over its spatial "
-                f"axes and flattened to {shape[0]} before it, as the model's forward must do"
-            )
-            self.steps.append(Step(len(self.leaves), "global_avg_pool", shape, (shape[0],)))
-            return (shape[0],)
-        flat = math.prod(shape)
-        self.warnings.append(
-            f"{child_name}: the {_text(shape)} feature map is flattened to {flat} before it, "
-            "as the model's forward must do (torch.flatten(x, 1))"
-        )
-        self.steps.append(Step(len(self.leaves), "flatten", shape, (flat,)))
-        return (flat,)
-
-    def leaf(self, node: Node, shape: Shape, name: str, depth: int, in_sequential: bool) -> Shape:
-        kind = canonical_kind(node.kind, len(shape) - 1)
-        ctx = Context(name, kind, node.line)
-        entry = KINDS.get(kind)
-        if entry is None:
-            raise InputError(
-                f"unknown layer class {node.kind} (line {node.line})",
-                where=name or "the model",
-                hint="hw3 knows "
-                + ", ".join(sorted({_suffixless(k) for k in KINDS})[:12])
-                + ", ...",
-            )
-        rule, dims = entry
-        n = dims if dims is not None else len(shape) - 1
-        layer = rule(node, shape, ctx._replace(batch=self.batch), n)
-        if any(v < 1 for v in layer.output):
-            raise ctx.error(f"gives shape {_text(layer.output)}: an axis below 1")
-        self.leaves.append(
-            Leaf(
-                name,
-                kind,
-                depth,
-                layer.output,
-                layer.params,
-                layer.macs,
-                shape,
-                tuple(node.args),
-                tuple(node.kwargs.items()),
-                layer.result,
-            )
-        )
-        return layer.output
 
 
 def _suffixless(kind: str) -> str:
@@ -658,44 +555,30 @@ def canonical_kind(kind: str, spatial_axes: int) -> str:
     return _BY_LOWER.get(with_suffix, kind)
 
 
-def _first_changing(node: Node) -> Node | None:
+def first_changing(node: Node) -> Node | None:
     """The first leaf of ``node`` that is not shape-preserving, if any."""
-    for leaf in _leaves(node):
+    for leaf in leaves_of(node):
         if canonical_kind(leaf.kind, 2) not in PRESERVING:
             return leaf
     return None
 
 
-def run_model(
-    root: Node, input_shape: Shape, batch: int = 1, seen: list[Leaf] | None = None
-) -> ModelResult:
-    """Run ``input_shape`` (C, *spatial) through the tree; an InputError names the layer
-    (``batch`` only for quoting PyTorch's own message). ``seen`` receives each layer as it
-    is run, so that a caller can show those before a failure."""
-    if not root.children:
-        raise InputError("the model has no layers", where=root.kind)
-    run = _Run(batch, seen if seen is not None else [])
-    out = run.module(root, input_shape, "", 0, root.kind in CONTAINERS_WITHOUT_CODE)
-    if len(out) > 1 and math.prod(out[1:]) == 1 and root.kind not in CONTAINERS_WITHOUT_CODE:
-        if root.kind in FLATTENED_AT_THE_END:
-            out = (out[0],)
-        else:
-            run.warnings.append(
-                f"the model ends with a {_text(out)} feature map; if its forward flattens it "
-                f"(torch.flatten(x, 1)), the output is {out[0]} values per sample"
-            )
-    return ModelResult(
-        input_shape,
-        out,
-        tuple(run.leaves),
-        tuple(run.containers),
-        tuple(run.warnings),
-        tuple(run.steps),
-    )
+def text(shape: Shape) -> str:
+    """A shape in a message: ``64x56x56``."""
+    return "x".join(map(str, shape))
 
 
 def _text(shape: Shape) -> str:
     return "x".join(map(str, shape))
+
+
+def run_model(
+    root: Node, input_shape: Shape, batch: int = 1, seen: list[Leaf] | None = None
+) -> ModelResult:
+    """`hw3cli.core.forward.run_model`: the model run, its hidden steps tested."""
+    from hw3cli.core.forward import run_model as run
+
+    return run(root, input_shape, batch, seen)
 
 
 def spatial_path(result: ModelResult) -> tuple[list[Leaf], Leaf | None]:

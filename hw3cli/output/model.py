@@ -22,20 +22,23 @@ def _shape(batch: int, shape: tuple[int, ...]) -> list[int]:
 
 def model_json(result: ModelResult, batch: int, found: Profile | None = None) -> dict[str, Any]:
     """The contract's JSON: one object per leaf layer in the order run, then totals, the
-    counts, and the memory when asked."""
-    return {
+    counts, and the memory when asked.
+
+    A step the print does not show carries ``inferred`` (the assumption) and, for a
+    functional call, ``op``; ``inferred`` at the top lists the assumptions (empty when
+    the print order fits), ``notes`` the steps that are the only possible reading (and
+    what the counts leave out). A forward returning several heads gives ``output_shape``
+    as a list of shapes.
+    """
+    output: Any = _shape(batch, result.output)
+    if result.heads:
+        output = [_shape(batch, shape) for shape in result.outputs]
+    obj: dict[str, Any] = {
         "layout": layout_name(len(result.input) - 1, "nchw") if len(result.input) > 1 else "NF",
         "input_shape": _shape(batch, result.input),
-        "output_shape": _shape(batch, result.output),
+        "output_shape": output,
         "layers": [
-            {
-                "name": leaf.name,
-                "kind": leaf.kind,
-                "output_shape": _shape(batch, leaf.output),
-                "params": leaf.params,
-                "macs": leaf.macs,
-                **(layer_extras(found, i) if found is not None else {}),
-            }
+            {**_layer_json(leaf, batch), **(layer_extras(found, i) if found is not None else {})}
             for i, leaf in enumerate(result.leaves)
         ],
         "params": result.params,
@@ -43,8 +46,26 @@ def model_json(result: ModelResult, batch: int, found: Profile | None = None) ->
         "param_bytes": result.params * BYTES_FLOAT32,
         "activation_bytes": result.activations * batch * BYTES_FLOAT32,
         **(profile_json(found) if found is not None else {}),
+        "inferred": list(result.inferred),
         "warnings": list(result.warnings),
     }
+    obj["notes"] = list(result.notes) + list(obj.get("notes", []))
+    return obj
+
+
+def _layer_json(leaf: Leaf, batch: int) -> dict[str, Any]:
+    layer: dict[str, Any] = {
+        "name": leaf.name,
+        "kind": leaf.kind,
+        "output_shape": _shape(batch, leaf.output),
+        "params": leaf.params,
+        "macs": leaf.macs,
+    }
+    if leaf.op is not None:
+        layer["op"] = leaf.op
+    if leaf.inferred is not None:
+        layer["inferred"] = leaf.inferred
+    return layer
 
 
 def model_rows(result: ModelResult, batch: int) -> list[dict[str, Any]]:
@@ -62,8 +83,8 @@ def model_rows(result: ModelResult, batch: int) -> list[dict[str, Any]]:
 
 
 def model_plain(result: ModelResult, batch: int) -> str:
-    """The final shape, ``1x7`` (batch first)."""
-    return "x".join(map(str, _shape(batch, result.output)))
+    """The final shape, ``1x7`` (batch first); several heads separated by spaces."""
+    return " ".join("x".join(map(str, _shape(batch, shape))) for shape in result.outputs)
 
 
 def render_model_table(
@@ -102,7 +123,7 @@ def render_model_table(
         for column in ("output shape", "params", label) + (("saved",) if memory else ()):
             table.add_column(column, justify="right", no_wrap=True)
         for name, kind, level, output, params, macs in rows:
-            text = f"{'  ' * max(level - 1, 0)}{name.rsplit('.', 1)[-1]}: {kind}"
+            text = f"{'  ' * max(level - 1, 0)}{_label(name, kind)}"
             cells = [
                 Text(text),
                 Text("x".join(map(str, _shape(batch, output)))),
@@ -131,6 +152,18 @@ def render_model_table(
             from hw3cli.output.profile import render_profile
 
             render_profile(found, console)
+        if any(leaf.inferred for leaf in result.leaves):
+            console.print(Text(f"{INFERRED_MARK}: a step the print does not show, inferred"))
+
+
+INFERRED_MARK = "(inferred)"
+
+
+def _label(name: str, kind: str) -> str:
+    """A row's label: the module's own name and class; an inferred step marked."""
+    if kind.endswith(INFERRED_MARK):
+        return kind if name.startswith(("F.", "torch.")) else f"{name.rsplit('.', 1)[-1]}: {kind}"
+    return f"{name.rsplit('.', 1)[-1]}: {kind}"
 
 
 def _folded(
@@ -161,7 +194,10 @@ def _folded(
                 macs + leaf.macs,
             )
         if depth is None or leaf.depth <= depth:
-            rows.append((leaf.name, leaf.kind, leaf.depth, leaf.output, leaf.params, leaf.macs))
+            kind = leaf.op or leaf.kind
+            if leaf.inferred is not None:
+                kind = f"{kind} {INFERRED_MARK}"
+            rows.append((leaf.name, kind, leaf.depth, leaf.output, leaf.params, leaf.macs))
     return rows
 
 
@@ -211,3 +247,19 @@ def model_derivation(result: ModelResult, stack: Any, note: str, batch: int) -> 
         f"{'x'.join(map(str, result.input))} -> {'x'.join(map(str, result.output))}"
     )
     return Derivation(title, blocks)
+
+
+def min_input_json(low: int, high: int | None, result: ModelResult, batch: int) -> dict[str, Any]:
+    """--min-input on a model: the smallest input (every spatial axis alike), the largest
+    where only a bounded range works (else null), and the model run at the smallest."""
+    n = len(result.input) - 1
+    return {
+        "min_input": [low] * n,
+        "max_input": None if high is None else [high] * n,
+        "layout": layout_name(n, "nchw") if n else "NF",
+        "input_shape": _shape(batch, result.input),
+        "output_shape": _shape(batch, result.output),
+        "inferred": list(result.inferred),
+        "notes": list(result.notes),
+        "warnings": list(result.warnings),
+    }

@@ -52,7 +52,11 @@ class Module(NamedTuple):
 
 
 _FIRST_LINE = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*[ \t]*([^\r\n]*)")
-_HEADER = re.compile(r"([A-Za-z_]\w*)\(")
+_HEADER = re.compile(r"([A-Za-z_]\w*) ?\(")  # PyTorch 0.3/0.4 print "Conv2d (" with a space
+# PyTorch 0.3/0.4's Linear (and custom reprs in its style): "Linear (2048 -> 1000)"
+_ARROW = re.compile(r" *(-?\d{1,30}) *-> *(-?\d{1,30}) *\)")
+# PyTorch 0.3's pools print their kernel as size=(2, 2)
+_LEGACY_KEYWORDS = {"size": "kernel_size"}
 
 
 class _Patterns:
@@ -111,8 +115,25 @@ _NODE_NAMES = {
 def looks_printed(text: str) -> bool:
     """Whether text looks like print(model) output rather than JSON or CSV: its first
     non-blank line starts ``ClassName(`` (leading spaces and a byte-order mark allowed)."""
-    match = _FIRST_LINE.match(text.removeprefix("\ufeff"))
-    return match is not None and _HEADER.match(match.group(1)) is not None
+    line = first_line(text)
+    return line is not None and _HEADER.match(line[1]) is not None
+
+
+def first_line(text: str) -> tuple[int, str] | None:
+    """The number and text (stripped) of the first line that is not blank."""
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines()[:10_000], 1):
+        if line.strip():
+            return number, line.strip()
+    return None
+
+
+_PYTHON = re.compile(r"(import \w|from [\w.]+ import |class \w+[(:]|def \w+\(|#|@)")
+
+
+def looks_python(text: str) -> bool:
+    """Whether text looks like Python source (an import, a class, a def, a comment)."""
+    line = first_line(text)
+    return line is not None and _PYTHON.match(line[1]) is not None
 
 
 class _Frame:
@@ -329,6 +350,12 @@ class _Reader:
         if header.end() == len(text):
             self.stack.append(frame)
             return
+        arrow = _ARROW.fullmatch(text, header.end())
+        if arrow is not None:  # "Linear (2048 -> 1000)": in_features, out_features
+            frame.args.extend(int(value) for value in arrow.groups())
+            self.stack.append(frame)
+            self.close()
+            return
         end = self.arguments(frame, text, header.end(), True, number, column + header.end())
         if end + 1 != len(text):
             after = text[end + 1 :]
@@ -343,6 +370,10 @@ class _Reader:
     def close(self) -> None:
         """The top frame's ')': its module joins its parent (or becomes the root)."""
         frame = self.stack.pop()
+        if "Pool" in frame.kind and "Adaptive" not in frame.kind:
+            for old, new in _LEGACY_KEYWORDS.items():
+                if old in frame.kwargs and new not in frame.kwargs:
+                    frame.kwargs[new] = frame.kwargs.pop(old)
         module = Module(
             frame.name,
             frame.kind,

@@ -16,16 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, assert_clean_error, invoke
+from tests.conftest import ROOT, assert_clean_error, conv_json, invoke
 
 MODELS = ROOT / "examples" / "models"
 
 
-def _json(args: list[str], stdin: str | None = None) -> dict[str, object]:
-    result = invoke(["conv-shape", *args, "--format", "json"], stdin)
-    assert result.exit_code == 0, result.stderr
-    data: dict[str, object] = json.loads(result.stdout)
-    return data
+_json = conv_json
 
 
 def _layers(data: dict[str, object]) -> list[dict[str, object]]:
@@ -49,8 +45,9 @@ def test_alexnet_parameters_and_shapes() -> None:
     assert layers[0]["name"] == "features.0" and layers[0]["output_shape"] == [1, 64, 55, 55]
     assert layers[12]["output_shape"] == [1, 256, 6, 6]
     assert data["output_shape"] == [1, 1000]
-    warnings = data["warnings"]
-    assert isinstance(warnings, list) and "flattened to 9216" in warnings[0]
+    # the flatten is the only reading that fits in_features=9216: a note, not a warning
+    notes = data["notes"]
+    assert data["warnings"] == [] and isinstance(notes, list) and "flattened to 9216" in notes[0]
 
 
 def test_small_cnn_for_48x48_grey_images() -> None:
@@ -173,9 +170,9 @@ def test_plain_is_the_final_shape_and_the_table_has_the_tree() -> None:
 
 def test_options_of_a_single_layer_are_refused_for_a_model() -> None:
     err = assert_clean_error(
-        invoke(["conv-shape", "--net", "-", "--input", "28x28", "--min-input"], LENET)
+        invoke(["conv-shape", "--net", "-", "--input", "28x28", "--explain"], LENET)
     )
-    assert "--min-input" in err and "printed model" in err
+    assert "--explain" in err and "a model" in err
 
 
 @pytest.mark.parametrize("fmt", ["json", "plain"])
@@ -206,7 +203,7 @@ def test_code_in_a_printed_model_is_refused_and_nothing_runs(tmp_path: Path) -> 
 @settings(max_examples=150)
 @given(st.data())
 def test_mutated_models_end_in_a_result_or_a_clean_error(data: st.DataObject) -> None:
-    # any change to a printed model's text: exit 0 with a shape, or exit 2 with Error:
+    # any change to a printed model's text: exit 0 with a shape, or exit 2/3 with Error:
     text = (MODELS / "resnet18.txt").read_text() if data.draw(st.booleans()) else LENET
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(text)))
@@ -215,8 +212,9 @@ def test_mutated_models_end_in_a_result_or_a_clean_error(data: st.DataObject) ->
         text = text[:at] + new + text[at + cut :]
     size = data.draw(st.sampled_from(["28x28", "224x224", "7", "3x3x3"]))
     result = invoke(["conv-shape", "--net", "-", "--input", size, "--format", "json"], text)
-    assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
-    if result.exit_code == 2:
+    # exit 3 where several hidden forward steps fit the mutated numbers equally
+    assert result.exit_code in (0, 2, 3), (result.exit_code, result.stderr)
+    if result.exit_code in (2, 3):
         assert result.stderr.startswith("Error:") and "Traceback" not in result.stderr
 
 
@@ -429,7 +427,8 @@ MLP = """MLP(
 
 @pytest.mark.parametrize("size", ["784", "28x28"])
 def test_a_multilayer_perceptron_takes_features_or_an_image(size: str) -> None:
-    # 784 is the features; a 28x28 image is flattened by the model's forward (a warning)
+    # 784 is the features; a 28x28 image is flattened by the model's forward
     data = _json(["--net", "-", "--input", size], MLP)
     assert data["output_shape"] == [1, 10] and data["params"] == 784 * 128 + 128 + 1290
-    assert bool(data["warnings"]) == ("x" in size)
+    # flattening the image is the only reading that fits: a note, never a warning
+    assert data["warnings"] == [] and bool(data["notes"]) == ("x" in size)
