@@ -219,7 +219,8 @@ class _Run:
     def note_structure(self, child: Node, child_name: str, parent: str) -> None:
         """What the hypotheses need to know of the print-order run."""
         if not child.children and canonical_kind(child.kind, 2) not in PRESERVING:
-            self.skippable.append(child_name)
+            if not parent:  # (a module left uncalled is one of the model's own)
+                self.skippable.append(child_name)
             if canonical_kind(child.kind, 2).startswith(FIXED_POOLS):
                 self.pools.setdefault(parent, []).append((child_name, child))
         if _has_conv(child):

@@ -126,6 +126,35 @@ AVG_POOL_3 = Call("F.avg_pool2d", "AvgPool2d", (3, 1, 1), {})
 MAX_POOL_3_2 = Call("F.max_pool2d", "MaxPool2d", (3, 2), {})
 
 
+def _resnet_block(run: _Run, node: Node, shape: Shape, name: str, depth: int) -> Shape:
+    """torchvision's BasicBlock and Bottleneck (models/resnet.py): the main path in the
+    printed order (its one ``relu`` is listed once, where printed; the calls after the
+    normalisations are in the counts), downsample a branch on the input, added. No hidden
+    step is tried inside; a class of that name with other children is a container."""
+    parts = {child.name: child for child in node.children}
+    basic = ["conv1", "bn1", "relu", "conv2", "bn2"]
+    order = (
+        basic
+        if node.kind == "BasicBlock"
+        else ["conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu"]
+    )
+    if set(parts) - {"downsample"} != set(order):
+        return run.container(node, shape, name, depth)  # another class of that name
+    printed = [child.name for child in node.children if child.name != "downsample"]
+    out = _path(run, parts, printed, shape, name, depth)
+    identity = shape
+    if "downsample" in parts:
+        identity = _path(run, parts, ["downsample"], shape, name, depth)
+    if identity != out:
+        raise InputError(
+            f"downsample gives {text(identity)} but the block's main path gives {text(out)}; "
+            "the two are added, so they must be equal",
+            where=f"{name}.downsample" if "downsample" in parts else name,
+            hint="check the branch's stride and out_channels against the main path's",
+        )
+    return out
+
+
 def _dense_block(run: _Run, node: Node, shape: Shape, name: str, depth: int) -> Shape:
     """DenseNet's _DenseBlock (models/densenet.py): each _DenseLayer reads the
     concatenation of the block's input and every earlier layer's output; the block
@@ -338,6 +367,8 @@ def _unmodelled(reason: str) -> BlockRule:
 
 
 BLOCK_RULES: dict[str, BlockRule] = {
+    "BasicBlock": _resnet_block,
+    "Bottleneck": _resnet_block,
     "SwinTransformer": _unmodelled(
         "its blocks partition tokens into shifted windows and merge patches, with "
         "relative position tables the print does not show"

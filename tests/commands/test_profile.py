@@ -153,4 +153,8 @@ def test_a_forward_hw3_does_not_know_is_named_in_notes() -> None:
 
 
 def test_torchvision_forward_is_known_and_leaves_no_note() -> None:
-    assert "notes" not in _json(MODEL)
+    # (notes may hold the reading of the print, e.g. the flatten before fc; none is about
+    # operations the counts leave out)
+    notes = _json(MODEL).get("notes", [])
+    assert isinstance(notes, list)
+    assert not any("forward may run operations" in note for note in notes)
