@@ -23,12 +23,14 @@ PRINT_NOTE = (
 NOT_FOR_MODELS = ("target", "min_input", "diagram", "explain", "strict", "expect", "layer_specs")
 
 
-def refuse_options(given: frozenset[str]) -> None:
+def refuse_options(
+    given: frozenset[str], refused: tuple[str, ...] = NOT_FOR_MODELS, what: str = "a printed model"
+) -> None:
     """A printed model takes --input, --batch, --in-channels, --depth, --format and -o."""
-    for name in NOT_FOR_MODELS:
+    for name in refused:
         if name in given:
             option = "--layer" if name == "layer_specs" else "--" + name.replace("_", "-")
-            raise InputError("does not apply to a printed model", where=option)
+            raise InputError(f"does not apply to {what}", where=option)
 
 
 def run_printed(
