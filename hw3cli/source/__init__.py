@@ -152,9 +152,17 @@ def _the_one_model(interp: Any, tree: ast.Module) -> str:
         if isinstance(value, UserClass) and _is_module_class(value)
     ]
     used: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            used.add(node.id)
+    for definition in tree.body:  # what models and builders use; scripts and tests do not count
+        if isinstance(definition, ast.ClassDef) or (
+            isinstance(definition, ast.FunctionDef) and not definition.name.startswith(_SCRIPTS)
+        ):
+            for node in ast.walk(definition):
+                if (
+                    isinstance(node, ast.Name)
+                    and isinstance(node.ctx, ast.Load)
+                    and node.id != definition.name  # super(Net, self) inside Net
+                ):
+                    used.add(node.id)
     unused = [c for c in classes if c not in used]
     if len(unused) == 1:
         return str(unused[0])
@@ -168,6 +176,9 @@ def _the_one_model(interp: Any, tree: ast.Module) -> str:
         where=interp.file,
         hint=f"e.g. --net {interp.file}:{(unused or classes)[0]}",
     )
+
+
+_SCRIPTS = ("test", "main", "train", "eval", "demo", "run")
 
 
 def _is_module_class(cls: Any) -> bool:

@@ -61,10 +61,21 @@ class ModelRaised(Exception):
         super().__init__(exc.message)
 
 
+@dataclass(frozen=True)
+class Origin:
+    """A file the interpreter reads: its name in messages and its text."""
+
+    file: str
+    source: str
+
+
 class Scope:
     """A function's, class body's or the module's names."""
 
-    def __init__(self, parent: Scope | None, is_class: bool = False) -> None:
+    def __init__(
+        self, parent: Scope | None, is_class: bool = False, origin: Origin | None = None
+    ) -> None:
+        self.origin = origin  # the file of a module's scope
         self.vars: dict[str, Any] = {}
         self.parent = parent
         self.is_class = is_class
@@ -167,15 +178,26 @@ class Interpreter:
         self.frames: list[Frame] = [Frame(None, None)]
         self.recorder: Recorder | None = None
         self.warnings: list[str] = []
-        self.globals = Scope(None)
+        self.globals = Scope(None, origin=Origin(filename, source))
+        self.override: Origin | None = None  # the SPEC's own text, while it is read
         self.globals.vars["__name__"] = "__hw3_model__"
         self.line = 1
 
     # --- places and refusals ------------------------------------------------------------
 
-    def at(self, node: ast.AST | int) -> str:
+    def origin(self) -> Origin:
+        """The file whose code runs now (a helper of hw3's runs in its own)."""
+        if self.override is not None:
+            return self.override
+        for frame in reversed(self.frames):
+            if frame.function is not None:
+                found: Origin | None = frame.function.scope.module.origin
+                return found or Origin(self.file, self.source)
+        return self.globals.origin or Origin(self.file, self.source)
+
+    def at(self, node: ast.AST | int, origin: Origin | None = None) -> str:
         line = node if isinstance(node, int) else getattr(node, "lineno", self.line)
-        return f"{self.file}:{line}"
+        return f"{(origin or self.origin()).file}:{line}"
 
     def undecided(self, what: str, node: ast.AST | int, hint: str | None = None) -> Undecided:
         return Undecided(
@@ -184,8 +206,12 @@ class Interpreter:
             hint=hint or "hw3 reads the file without running it and does not model this",
         )
 
-    def text(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or ast.unparse(node)
+    def text(self, node: ast.AST, origin: Origin | None = None) -> str:
+        try:
+            segment = ast.get_source_segment((origin or self.origin()).source, node)
+        except (IndexError, ValueError):
+            segment = None
+        return segment or ast.unparse(node)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -416,12 +442,38 @@ class Interpreter:
             if isinstance(value, Function):
                 value.owner = cls
         for decorator in node.decorator_list:
-            deco = self.eval(decorator, scope)
-            if not (isinstance(deco, Builtin) and deco.name in ("identity decorator", "dataclass")):
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            deco = self.eval(target, scope)
+            if isinstance(deco, Builtin) and deco.name == "dataclass":
+                self.dataclass_init(cls, node, body)
+            elif not (isinstance(deco, Builtin) and deco.name == "identity decorator"):
                 raise self.undecided(
                     f"the class decorator {self.text(decorator)} is not modelled", node
                 )
         self.store(scope, node.name, cls)
+
+    def dataclass_init(self, cls: UserClass, node: ast.ClassDef, body: Scope) -> None:
+        """@dataclass: an __init__ that sets each annotated field, in order."""
+        fields: list[tuple[str, Any]] = []
+        for base in cls.bases:
+            if isinstance(base, UserClass):
+                fields.extend(base.body.get("__hw3_fields__", []))
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                name = stmt.target.id
+                fields = [f for f in fields if f[0] != name]
+                fields.append((name, body.vars.get(name, NO_DEFAULT)))
+        names = ", ".join(name for name, _ in fields)
+        sets = "".join(f"\n    self.{name} = {name}" for name, _ in fields)
+        init = ast.parse(f"def __init__(self, {names}):\n    pass{sets}").body[0]
+        assert isinstance(init, ast.FunctionDef)
+        defaults = [d for _, d in fields if d is not NO_DEFAULT]
+        if any(d is NO_DEFAULT for _, d in fields[len(fields) - len(defaults) :]):
+            raise self.undecided("a dataclass whose defaults hw3 cannot order", node)
+        init.args.defaults = [ast.Constant(None) for _ in defaults]
+        cls.body["__hw3_fields__"] = fields
+        if "__init__" not in cls.body:
+            cls.body["__init__"] = Function(init, body, defaults, [], "__init__", owner=cls)
 
     # --- names --------------------------------------------------------------------------
 

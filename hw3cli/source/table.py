@@ -200,6 +200,7 @@ def make_layer(interp: Interpreter, kind: str, call: Call, m: Module | None = No
         m = Module(kind, kind, getattr(node, "lineno", interp.line))
     m.args, m.kwargs = (), _keywords(kind, tuple(call.args), call.kwargs, call)
     m.source = node if isinstance(node, ast.Call) else None
+    m.origin = interp.origin()
     if kind.startswith(_PARAM_KINDS):
         shape = _probe_shape(kind, m)
         if shape is None or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
@@ -241,6 +242,8 @@ def _container_init(interp: Interpreter, m: Module, call: Call) -> None:
 
 
 def _register(interp: Interpreter, m: Module, key: str, value: Any, node: ast.AST) -> None:
+    if isinstance(value, Opaque):
+        raise interp.undecided(f"{m.kind} is given {value.what}", node)
     if not isinstance(value, Module):
         raise interp.model_error(
             f"{m.kind}: {value!r} is not a Module subclass",
@@ -331,6 +334,17 @@ def builtin_forward(
         if rec is not None and m.path:
             rec.containers.append((m.path, m.kind, m.path.count(".") + 1))
         x = args[0]
+        if not m.modules and rec is not None and m.path is not None and isinstance(x, Tensor):
+            rec.steps.append(  # an empty Sequential: the identity, and a module call
+                {
+                    "name": m.path,
+                    "kind": m.kind,
+                    "output_shape": list(x.shape),
+                    "params": 0,
+                    "macs": 0,
+                    "at": interp.at(node),
+                }
+            )
         for child in m.modules.values():
             x = call_module(interp, child, [x], {}, node)
         return x
@@ -394,9 +408,9 @@ def _fix(interp: Interpreter, m: Module, index: int, key: str, new: str) -> str 
     call = m.source
     if call is None:
         return None
-    callee = interp.text(call.func)
+    callee = interp.text(call.func, m.origin)
     if index < len(call.args):
-        old = interp.text(call.args[index])
+        old = interp.text(call.args[index], m.origin)
         spelled = (
             (f"{callee}({old}, ...)", f"{callee}({new}, ...)")
             if index == 0
@@ -406,9 +420,9 @@ def _fix(interp: Interpreter, m: Module, index: int, key: str, new: str) -> str 
         kw = next((k for k in call.keywords if k.arg == key), None)
         if kw is None:
             return None
-        old = interp.text(kw.value)
+        old = interp.text(kw.value, m.origin)
         spelled = (f"{callee}({key}={old}, ...)", f"{callee}({key}={new}, ...)")
-    return f"{interp.at(call)}: set {spelled[0]} to {spelled[1]}"
+    return f"{interp.at(call, m.origin)}: set {spelled[0]} to {spelled[1]}"
 
 
 def _arg(m: Module, key: str, default: Any = None) -> Any:
@@ -425,9 +439,11 @@ def _pytorch_checks(
         if shape and shape[-1] != f_in:
             rows = math.prod(shape[:-1])
             received = shape[-1]
+            spelled = _arg_text(interp, m, 0, "in_features")
+            joiner = " * " if " * " in spelled else "*"
             new = (
-                "*".join(map(str, x.flat_from))
-                if x.flat_from and "*" in _arg_text(interp, m, 0, "in_features")
+                joiner.join(map(str, x.flat_from))
+                if x.flat_from and "*" in spelled and math.prod(x.flat_from) == received
                 else str(received)
             )
             raise InputError(
@@ -500,9 +516,9 @@ def _arg_text(interp: Interpreter, m: Module, index: int, key: str) -> str:
     if call is None:
         return ""
     if index < len(call.args):
-        return interp.text(call.args[index])
+        return interp.text(call.args[index], m.origin)
     kw = next((k for k in call.keywords if k.arg == key), None)
-    return "" if kw is None else interp.text(kw.value)
+    return "" if kw is None else interp.text(kw.value, m.origin)
 
 
 def record(interp: Interpreter, op: str, out: Any, node: ast.AST, macs: int = 0) -> None:
@@ -1162,7 +1178,9 @@ def tensor_attribute(interp: Interpreter, x: Tensor, name: str, node: ast.AST) -
     if name in _METHODS:
         b = _METHODS[name]
         return Builtin(b.name, b.fn, bound=x)
-    if name in ("device", "dtype", "is_cuda", "requires_grad", "grad"):
+    if name == "is_cuda":
+        return False  # the tensor hw3 passes to forward is a CPU tensor
+    if name in ("device", "dtype", "requires_grad", "grad"):
         return Opaque(f"the tensor's {name}", interp.at(node))
     raise interp.undecided(f"the tensor attribute or method .{name} is not modelled", node)
 

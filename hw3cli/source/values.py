@@ -139,6 +139,9 @@ class Instance:
     cls: UserClass
     attrs: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"<{self.cls.name} object>"
+
 
 @dataclass(eq=False)
 class Module:
@@ -155,6 +158,7 @@ class Module:
     attrs: dict[str, Any] = field(default_factory=dict)
     own_params: int = 0  # the layer's own parameters, and nn.Parameter attributes
     source: ast.Call | None = None  # the constructor call, for the fix
+    origin: Any = None  # the file it is in (interpreter.Origin)
     name: str = ""  # the key in its parent (the Node protocol)
     path: str | None = None  # dotted path from the root, once the model is built
 
