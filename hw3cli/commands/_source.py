@@ -30,7 +30,7 @@ def run_source(
 ) -> tuple[int, ...]:
     """Build the model, run forward on ``batch x channels x input_size``, write the
     result; returns the output shape (the first, when forward returns several)."""
-    from hw3cli.core.model import declared_in_channels
+    from hw3cli.core.model import declared_in_channels, starts_with_linear
     from hw3cli.output import source as out
     from hw3cli.output.shapes import write
     from hw3cli.source import read_model, run_forward, split_net
@@ -40,7 +40,10 @@ def run_source(
     path, spec = split_net(net)
     built = read_model(path, spec, training=mode == "train")
     channels = in_channels if in_channels is not None else declared_in_channels(built.root)
-    shape = (batch, channels or 1, *input_size)
+    if channels is None and len(input_size) == 1 and starts_with_linear(built.root):
+        shape: tuple[int, ...] = (batch, *input_size)  # an MLP: --input is the features
+    else:
+        shape = (batch, channels or 1, *input_size)
     resolved = formats.resolve_format(fmt.lower(), fallback="plain", output=output)
     try:
         result = run_forward(built, shape)

@@ -93,40 +93,41 @@ def render_source_table(
 
     console = make_console(stream, colour)
     kinds = {name: (kind, level) for name, kind, level in containers if name}
-    rows: list[tuple[str, str, str, int, int]] = []
-    shown: set[str] = set()
+    rows: list[list[Any]] = []  # label, shape, params, macs
+    index: dict[str, int] = {}  # container -> its row
     for step in steps:
         owner = step.get("name", step.get("module", "")) or ""
         parts = owner.split(".") if owner else []
         top = len(parts) if "op" in step else len(parts) - 1
+        shape = "x".join(map(str, _flat(step["output_shape"])))
+        params, macs = step.get("params", 0), step.get("macs", 0)
         for level in range(1, top + 1):
             prefix = ".".join(parts[:level])
-            if prefix in kinds and prefix not in shown and (depth is None or level <= depth):
-                shown.add(prefix)
-                rows.append(
-                    (f"{'  ' * (level - 1)}{parts[level - 1]}: {kinds[prefix][0]}", "", "", 0, 0)
-                )
+            if prefix not in kinds or (depth is not None and level > depth):
+                continue
+            if prefix not in index:
+                index[prefix] = len(rows)
+                label = f"{'  ' * (level - 1)}{parts[level - 1]}: {kinds[prefix][0]}"
+                rows.append([label, shape, 0, 0])
+            row = rows[index[prefix]]
+            row[1], row[2], row[3] = shape, row[2] + params, row[3] + macs
         level = len(parts) if "kind" in step else len(parts) + 1
         if depth is not None and level > depth:
             continue
-        shape = "x".join(map(str, _flat(step["output_shape"])))
         if "kind" in step:
             label = f"{'  ' * (level - 1)}{parts[-1] if parts else step['name']}: {step['kind']}"
         else:
             label = f"{'  ' * (level - 1)}{step['op']} (line {step['at'].rsplit(':', 1)[-1]})"
-        rows.append((label, shape, "", step.get("params", 0), step.get("macs", 0)))
+        rows.append([label, shape, params, macs])
 
     def build(compact: bool) -> Table:
         table = Table(title=title or "model summary (from source)", title_justify="left")
         table.add_column("layer (type) / step", overflow="fold", min_width=8)
         for column in ("output shape", "params", "MACs"):
             table.add_column(column, justify="right", no_wrap=True)
-        for label, shape, _, params, macs in rows:
+        for label, shape, params, macs in rows:
             table.add_row(
-                Text(label),
-                Text(shape),
-                Text(count(params, compact) if shape else ""),
-                Text(count(macs, compact) if shape else ""),
+                Text(label), Text(shape), Text(count(params, compact)), Text(count(macs, compact))
             )
         return table
 

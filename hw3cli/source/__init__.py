@@ -128,7 +128,7 @@ def _build(interp: Any, tree: ast.Module, spec: str | None) -> tuple[Any, str]:
     finally:
         spec_interp.source = saved
     if isinstance(value, Opaque):
-        raise Undecided(value.what, where=value.where or "--net")
+        raise Undecided(value.cause, where=value.where or "--net")
     if not isinstance(value, Module):
         raise InputError(f"SPEC {spec!r} gives {value!r}, not a model", where="--net")
     return value, spec

@@ -431,7 +431,7 @@ class Interpreter:
         bases = tuple(self.eval(b, scope) for b in node.bases)
         for base in bases:
             if isinstance(base, Opaque):
-                raise self.undecided(f"class {node.name} derives from {base.what}", node)
+                raise self.undecided(f"class {node.name} derives from {base.cause}", node)
         for keyword in node.keywords:
             if keyword.arg != "metaclass":
                 raise self.undecided(f"class keyword {keyword.arg} is not modelled", node)
@@ -780,8 +780,8 @@ class Interpreter:
         change what it is given (a module or a list), which hw3 cannot follow."""
         for value in [*args, *kwargs.values()]:
             if isinstance(value, (Module, list, dict, set, Instance, Tensor)):
-                raise self.undecided(f"{fn.what} is called with {value!r}", node)
-        return Opaque(f"the result of {self.text(node)}", self.at(node))
+                raise self.undecided(f"{fn.cause} is called with {value!r}", node)
+        return Opaque(f"the result of {self.text(node)}", self.at(node), fn.root or fn.what)
 
     def call_function(
         self, fn: Function, args: list[Any], kwargs: dict[str, Any], node: ast.AST
@@ -855,7 +855,7 @@ class Interpreter:
 
     def truth(self, value: Any, node: ast.AST) -> bool:
         if isinstance(value, Opaque):
-            raise self.undecided(f"a branch on {value.what}, which hw3 cannot know", node)
+            raise self.undecided(f"a branch on {value.cause}, which hw3 cannot know", node)
         if isinstance(value, Tensor):
             raise self.undecided(
                 f"a branch on a tensor's values ({self.text(node)}), which a shape does not tell",

@@ -243,7 +243,7 @@ def _container_init(interp: Interpreter, m: Module, call: Call) -> None:
 
 def _register(interp: Interpreter, m: Module, key: str, value: Any, node: ast.AST) -> None:
     if isinstance(value, Opaque):
-        raise interp.undecided(f"{m.kind} is given {value.what}", node)
+        raise interp.undecided(f"{m.kind} is given {value.cause}", node)
     if not isinstance(value, Module):
         raise interp.model_error(
             f"{m.kind}: {value!r} is not a Module subclass",
@@ -1388,7 +1388,7 @@ def get_attribute(interp: Interpreter, value: Any, name: str, node: ast.AST) -> 
     if isinstance(value, Tensor):
         return tensor_attribute(interp, value, name, node)
     if isinstance(value, Opaque):
-        return Opaque(f"{value.what}.{name}", value.where)
+        return Opaque(f"{value.what}.{name}", value.where, value.root or value.what)
     if isinstance(value, Super):
         return super_attribute(interp, value, name, node)
     if isinstance(value, Instance):
@@ -1648,6 +1648,12 @@ _MODULE_METHODS: dict[str, Callable[[Interpreter, Module, Call], Any]] = {
 
 
 def set_attribute(interp: Interpreter, obj: Any, name: str, value: Any, node: ast.AST) -> None:
+    if isinstance(obj, Module) and isinstance(value, Opaque) and not name.startswith("_"):
+        raise interp.undecided(
+            f"{obj.kind}.{name} is {value.cause}: hw3 cannot tell whether it is a module, "
+            "nor count its parameters",
+            node,
+        )
     if isinstance(obj, Module):
         if isinstance(value, Module):
             _register(interp, obj, name, value, node)
@@ -1699,7 +1705,7 @@ def get_item(interp: Interpreter, value: Any, key: Any, node: ast.AST) -> Any:
                 raise interp.model_error(f"IndexError: index {key} is out of range", node)
             return items[key][1]
     if isinstance(value, Opaque):
-        return Opaque(f"{value.what}[...]", value.where)
+        return Opaque(f"{value.what}[...]", value.where, value.root or value.what)
     if isinstance(value, Builtin) and value.name.startswith("typing"):
         return value
     if isinstance(value, (list, tuple, str, dict)):
@@ -1868,7 +1874,7 @@ _PY_TYPES: dict[str, Any] = {
 
 def _is_instance(call: Call, value: Any, kind: Any) -> bool:
     if isinstance(value, Opaque):
-        raise call.interp.undecided(f"isinstance of {value.what}", call.node)
+        raise call.interp.undecided(f"isinstance of {value.cause}", call.node)
     if isinstance(kind, UserClass):
         cls = value.cls if isinstance(value, (Module, Instance)) else None
         return cls is not None and kind in cls.mro()

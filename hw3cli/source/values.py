@@ -36,9 +36,15 @@ class Opaque:
 
     what: str
     where: str
+    root: str = ""  # what it comes from, when it is derived from another unknown value
 
     def __repr__(self) -> str:
         return f"<{self.what}>"
+
+    @property
+    def cause(self) -> str:
+        """What it is, and where it comes from: a message's words."""
+        return f"{self.what}, from {self.root}" if self.root else self.what
 
 
 @dataclass(eq=False)
