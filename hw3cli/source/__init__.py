@@ -60,7 +60,7 @@ def is_source(text: str) -> bool:
 def read_model(path: str, spec: str | None, training: bool = True) -> Built:
     from hw3cli.source.interpreter import Interpreter, ModelRaised
 
-    display = os.path.basename(path)
+    display = path  # as the user gave it: FILE:LINE in messages opens in an editor
     try:
         size = os.path.getsize(path)
     except OSError as e:
