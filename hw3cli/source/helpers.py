@@ -1,6 +1,7 @@
 """The few names torchvision's model files import from its other files, written out.
 
-torchvision's model files import helpers (``Conv2dNormActivation`` from ``..ops.misc``,
+torchvision's model files import helpers (``Conv2dNormActivation``, ``SqueezeExcitation``
+and ``Permute`` from ``..ops.misc``, ``StochasticDepth`` from ``..ops``,
 ``_make_divisible`` from ``._utils``, the weights enums of ``._api``). hw3 does not
 follow imports into other files; these are short Python equivalents of the helpers,
 read by the same interpreter as the model (never run by Python). Any other imported name
@@ -83,6 +84,40 @@ class ConvNormActivation(nn.Sequential):
         self.out_channels = out_channels
 
 
+class SqueezeExcitation(nn.Module):
+    def __init__(self, input_channels, squeeze_channels, activation=nn.ReLU,
+                 scale_activation=nn.Sigmoid):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+        self.activation = activation()
+        self.scale_activation = scale_activation()
+
+    def _scale(self, input):
+        scale = self.avgpool(input)
+        scale = self.fc1(scale)
+        scale = self.activation(scale)
+        scale = self.fc2(scale)
+        return self.scale_activation(scale)
+
+    def forward(self, input):
+        scale = self._scale(input)
+        return scale * input
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+StochasticDepth = nn.StochasticDepth
+
+
 class Conv2dNormActivation(ConvNormActivation):
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
                  norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1, inplace=True,
@@ -101,6 +136,9 @@ NAMES = frozenset(
         "_IMAGENET_CATEGORIES",
         "ConvNormActivation",
         "Conv2dNormActivation",
+        "SqueezeExcitation",
+        "Permute",
+        "StochasticDepth",
     }
 )
 

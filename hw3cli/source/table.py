@@ -102,6 +102,7 @@ _SIGNATURES = {
     "PReLU": ("num_parameters", "init"),
     "Hardtanh": ("min_val", "max_val", "inplace"),
     "Pad": ("padding", "value"),
+    "StochasticDepth": ("p", "mode"),
 }
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "affine": True}
 
@@ -317,10 +318,23 @@ def call_module(
                 rec.containers.append((path, m.kind, path.count(".") + 1 if path else 0))
                 rec.stack.append(path)
             try:
-                return interp.call(Bound(forward, m), args, kwargs, node)
+                out = interp.call(Bound(forward, m), args, kwargs, node)
             finally:
                 if rec is not None and path is not None:
                     rec.stack.pop()
+            if rec is not None and path and not m.modules and isinstance(out, Tensor):
+                first = not any(s.get("name") == path and "kind" in s for s in rec.steps)
+                rec.steps.append(  # a module of the file without children: a leaf call
+                    {
+                        "name": path,
+                        "kind": m.kind,
+                        "output_shape": list(out.shape),
+                        "params": m.own_params if first else 0,
+                        "macs": 0,
+                        "at": interp.at(node),
+                    }
+                )
+            return out
     return builtin_forward(interp, m, args, kwargs, node)
 
 
@@ -1080,6 +1094,10 @@ def _torch_table() -> dict[str, Builtin]:
         ("mul", _binary("mul")),
         ("div", _binary("div")),
         ("t", _t),
+        ("pow", _binary("pow")),
+        ("maximum", _binary("maximum")),
+        ("minimum", _binary("minimum")),
+        ("where", _binary("where")),
     ):
         t[f"torch.{name}"] = _shape_op(f"torch.{name}", rule)
     for name in ("zeros", "ones", "randn", "rand", "empty"):
@@ -2046,6 +2064,18 @@ def _deepcopy(call: Call) -> Any:
     raise call.interp.undecided(f"copy.deepcopy of {value!r} is not modelled", call.node)
 
 
+def _copy(call: Call) -> Any:
+    """copy.copy: a shallow copy of a list, dict or object of the file."""
+    value = call.get(0, "x")
+    if isinstance(value, Instance):
+        return Instance(value.cls, dict(value.attrs))
+    if isinstance(value, (list, dict)):
+        return type(value)(value)
+    if _plain(value):
+        return value
+    raise call.interp.undecided(f"copy.copy of {value!r} is not modelled", call.node)
+
+
 def _copy_module(m: Module) -> Module:
     copy = Module(
         m.kind,
@@ -2184,6 +2214,7 @@ STDLIB: dict[str, Any] = {
     "collections.OrderedDict": Builtin("OrderedDict", _collection(dict), is_class=True),
     "collections.namedtuple": Builtin("namedtuple", _namedtuple),
     "copy.deepcopy": Builtin("copy.deepcopy", _deepcopy),
+    "copy.copy": Builtin("copy.copy", _copy),
     "warnings.warn": Builtin("warnings.warn", _noop),
     "typing.cast": Builtin("typing.cast", lambda call: call.args[1]),
     "typing.TYPE_CHECKING": False,
