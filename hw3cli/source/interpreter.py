@@ -126,7 +126,8 @@ class Call:
 class Frame:
     function: Function | None
     first: Any  # the first argument (self) for super()
-    module: Module | None = None  # the module whose forward runs
+    call: ast.AST | None = None  # where it was called
+    caller: Origin | None = None  # in which file
 
 
 @dataclass
@@ -538,7 +539,7 @@ class Interpreter:
         for t, v in zip(targets, items, strict=True):
             self.assign(t, v, scope)
 
-    def model_error(self, message: str, node: ast.AST, hint: str | None = None) -> InputError:
+    def model_error(self, message: str, node: ast.AST | int, hint: str | None = None) -> InputError:
         return InputError(message, where=self.at(node), hint=hint)
 
     # --- expressions --------------------------------------------------------------------
@@ -794,7 +795,7 @@ class Interpreter:
         if fn.scope.is_class:  # methods see the module, not the class body
             scope = Scope(_enclosing(fn.scope))
         self.bind(fn, args, kwargs, scope, node)
-        self.frames.append(Frame(fn, args[0] if args else None))
+        self.frames.append(Frame(fn, args[0] if args else None, node, self.origin()))
         try:
             if isinstance(fn.node, ast.Lambda):
                 return self.eval(fn.node.body, scope)

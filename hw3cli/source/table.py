@@ -202,6 +202,7 @@ def make_layer(interp: Interpreter, kind: str, call: Call, m: Module | None = No
     m.args, m.kwargs = (), _keywords(kind, tuple(call.args), call.kwargs, call)
     m.source = node if isinstance(node, ast.Call) else None
     m.origin = interp.origin()
+    m.built_in = interp.frames[-1] if interp.frames[-1].function is not None else None
     if kind.startswith(_PARAM_KINDS):
         shape = _probe_shape(kind, m)
         if shape is None or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
@@ -368,7 +369,7 @@ def builtin_forward(
         return run_layer(interp, m, args[0], node)
     raise interp.model_error(
         f'Module [{m.kind}] is missing the required "forward" function',
-        node,
+        m.cls.line if m.cls is not None else node,
         hint=f"define forward(self, x) in class {m.kind}",
     )
 
@@ -436,7 +437,18 @@ def _fix(interp: Interpreter, m: Module, index: int, key: str, new: str) -> str 
             return None
         old = interp.text(kw.value, m.origin)
         spelled = (f"{callee}({key}={old}, ...)", f"{callee}({key}={new}, ...)")
-    return f"{interp.at(call, m.origin)}: set {spelled[0]} to {spelled[1]}"
+    fix = f"{interp.at(call, m.origin)}: set {spelled[0]} to {spelled[1]}"
+    frame = m.built_in
+    if frame is not None and frame.call is not None and old.isidentifier():
+        names = {a.arg for a in frame.function.node.args.args + frame.function.node.args.kwonlyargs}
+        if old in names:  # an argument of the function that built it: say where it comes from
+            fn = frame.function
+            owner = fn.owner.name if fn.name == "__init__" and fn.owner is not None else fn.name
+            fix += (
+                f" ({old} is an argument of {owner}, given at "
+                f"{interp.at(frame.call, frame.caller)}: {interp.text(frame.call, frame.caller)})"
+            )
+    return fix
 
 
 def _arg(m: Module, key: str, default: Any = None) -> Any:

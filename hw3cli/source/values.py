@@ -165,6 +165,7 @@ class Module:
     own_params: int = 0  # the layer's own parameters, and nn.Parameter attributes
     source: ast.Call | None = None  # the constructor call, for the fix
     origin: Any = None  # the file it is in (interpreter.Origin)
+    built_in: Any = None  # the frame of the function that built it (interpreter.Frame)
     name: str = ""  # the key in its parent (the Node protocol)
     path: str | None = None  # dotted path from the root, once the model is built
 

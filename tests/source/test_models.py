@@ -564,3 +564,48 @@ def test_work_is_bounded(tmp_path: Path, loop: str) -> None:
     )
     path = _write(tmp_path, source)
     assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "4"]), 3)
+
+
+UP_BLOCK = """\
+import torch.nn as nn
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
+
+    def forward(self, x):
+        return self.up(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 128, 3, padding=1)
+        self.up = Up(96, 64)
+
+    def forward(self, x):
+        return self.up(self.stem(x))
+"""
+
+
+def test_the_fix_names_where_an_argument_comes_from(tmp_path: Path) -> None:
+    path = _write(tmp_path, UP_BLOCK)
+    err = assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "8x8"]))
+    # PyTorch: Given transposed=1, weight of size [96, 64, 2, 2], expected input[1, 128, 8, 8]
+    # to have 96 channels, but got 128 channels instead (in up.up, at `return self.up(x)`)
+    assert "model.py:10: up.up" in err
+    assert "weight of size [96, 64, 2, 2], expected input[1, 128, 8, 8] to have 96" in err
+    assert (
+        "model.py:7: set nn.ConvTranspose2d(in_channels, ...) to nn.ConvTranspose2d(128, ...)"
+        in err
+    )
+    assert "in_channels is an argument of Up, given at" in err
+    assert "model.py:17: Up(96, 64)" in err
+
+
+def test_a_class_without_forward_is_named_at_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    pass\n")
+    err = assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "4"]))
+    assert "model.py:4" in err
