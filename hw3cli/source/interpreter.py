@@ -181,6 +181,7 @@ class Interpreter:
         self.warnings: list[str] = []
         self.globals = Scope(None, origin=Origin(filename, source))
         self.override: Origin | None = None  # the SPEC's own text, while it is read
+        self._lines: dict[int, list[bytes]] = {}
         self.globals.vars["__name__"] = "__hw3_model__"
         self.line = 1
 
@@ -208,11 +209,25 @@ class Interpreter:
         )
 
     def text(self, node: ast.AST, origin: Origin | None = None) -> str:
+        """The source text of ``node`` as written (ast.get_source_segment's rule, on lines
+        split once per file), or its unparsed form."""
+        source = (origin or self.origin()).source
+        lines = self._lines.get(id(source))
+        if lines is None:
+            lines = self._lines[id(source)] = [
+                line.encode() for line in source.splitlines(keepends=True)
+            ]
         try:
-            segment = ast.get_source_segment((origin or self.origin()).source, node)
-        except (IndexError, ValueError):
-            segment = None
-        return segment or ast.unparse(node)
+            first: int = node.lineno - 1  # type: ignore[attr-defined]
+            last: int = node.end_lineno - 1  # type: ignore[attr-defined]
+            start: int = node.col_offset  # type: ignore[attr-defined]
+            end: int = node.end_col_offset  # type: ignore[attr-defined]
+            if first == last:
+                return lines[first][start:end].decode()
+            parts = [lines[first][start:], *lines[first + 1 : last], lines[last][:end]]
+            return b"".join(parts).decode()
+        except (AttributeError, IndexError, TypeError, UnicodeDecodeError):
+            return ast.unparse(node)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
