@@ -9,7 +9,10 @@ from hw3cli.errors import InputError, Undecided
 from hw3cli.output import formats
 
 # Options of a single layer or of a JSON stack that a source model does not take.
-NOT_FOR_SOURCE = ("target", "min_input", "diagram", "explain", "strict", "layer_specs")
+NOT_FOR_SOURCE = (
+    "target", "min_input", "diagram", "explain", "strict", "layer_specs", "axis", "layout",
+    "counts", "counts_as", "memory", "optimizer", "dtype", "amp", "fit",
+)  # fmt: skip
 
 
 def refuse_options(given: frozenset[str]) -> None:

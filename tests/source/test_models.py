@@ -609,3 +609,10 @@ def test_a_class_without_forward_is_named_at_its_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    pass\n")
     err = assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "4"]))
     assert "model.py:4" in err
+
+
+@pytest.mark.parametrize("option", [["--counts"], ["--memory"], ["--min-input"], ["--fit", "1GiB"]])
+def test_options_not_yet_taken_by_source_models_are_refused(option: list[str]) -> None:
+    args = ["conv-shape", "--net", str(MODELS / "lenet.py"), "--input", "32", *option]
+    err = assert_clean_error(invoke(args))
+    assert "does not apply to a model read from source" in err
