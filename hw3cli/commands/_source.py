@@ -5,6 +5,8 @@ Imported only when ``--net`` names a ``.py`` file.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hw3cli.errors import InputError, Undecided
 from hw3cli.output import formats
 
@@ -42,6 +44,7 @@ def run_source(
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 32x32")
     path, spec = split_net(net)
     built = read_model(path, spec, training=mode == "train")
+    batch, in_channels, input_size = _full_shape(built.root, input_size, batch, in_channels)
     channels = in_channels if in_channels is not None else declared_in_channels(built.root)
     if channels is None and len(input_size) == 1 and starts_with_linear(built.root):
         shape: tuple[int, ...] = (batch, *input_size)  # an MLP: --input is the features
@@ -90,3 +93,32 @@ def run_source(
             formats.warn(warning)
     first = result.output[0] if isinstance(result.output, list) else result.output
     return tuple(first)
+
+
+def _full_shape(
+    root: Any, input_size: tuple[int, ...], batch: int, in_channels: int | None
+) -> tuple[int, int | None, tuple[int, ...]]:
+    """--input as a full shape: N x C x spatial or C x spatial, where the model's first
+    convolution says how many spatial axes it takes (``1x3x224x224``, ``3x224x224``)."""
+    from hw3cli.source.values import walk
+
+    first = next((m.base for _, m in walk(root) if m.base in ("Conv1d", "Conv2d", "Conv3d")), None)
+    if first is None:
+        return batch, in_channels, input_size
+    n = int(first[-2])
+    if len(input_size) == n + 2:
+        given_batch, given_channels, spatial = input_size[0], input_size[1], input_size[2:]
+    elif len(input_size) == n + 1 and n < 3:
+        given_batch, given_channels, spatial = batch, input_size[0], input_size[1:]
+    else:
+        return batch, in_channels, input_size
+    for option, value, given in (
+        ("--batch", batch, given_batch),
+        ("--in-channels", in_channels, given_channels),
+    ):
+        if value is not None and value != given and not (option == "--batch" and value == 1):
+            raise InputError(
+                f"--input {'x'.join(map(str, input_size))} says {given}, {option} says {value}",
+                where=option,
+            )
+    return given_batch, given_channels, spatial

@@ -616,3 +616,15 @@ def test_options_not_yet_taken_by_source_models_are_refused(option: list[str]) -
     args = ["conv-shape", "--net", str(MODELS / "lenet.py"), "--input", "32", *option]
     err = assert_clean_error(invoke(args))
     assert "does not apply to a model read from source" in err
+
+
+def test_full_shape_input() -> None:
+    lenet = str(MODELS / "lenet.py")
+    data = _json("--net", lenet, "--input", "2x1x32x32")
+    assert data["input_shape"] == [2, 1, 32, 32]
+    assert data["output_shape"] == [2, 10]
+    assert _json("--net", lenet, "--input", "1x32x32")["input_shape"] == [1, 1, 32, 32]
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", lenet, "--input", "1x32x32", "--in-channels", "3"])
+    )
+    assert "--in-channels" in err
