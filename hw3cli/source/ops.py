@@ -196,14 +196,24 @@ def matmul(a: Shape, b: Shape) -> Shape:
     return out
 
 
-def pixel_shuffle(shape: Shape, r: int) -> Shape:
-    if len(shape) < 3 or shape[-3] % (r * r):
+def affine_grid(theta: Shape, size: Sequence[int]) -> Shape:
+    """F.affine_grid(theta, size): one (x, y) per output pixel, (N, H, W, 2)."""
+    if len(size) != 4 or theta != (size[0], 2, 3):
         raise ShapeError(
-            f"pixel_shuffle expects its input's channel dimension to be divisible by the "
-            f"square of upscale_factor, but input.size(-3)={shape[-3] if len(shape) > 2 else 0} "
-            f"is not divisible by {r * r}"
+            f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. "
+            f"Got {list(theta)}."
         )
-    return (*shape[:-3], shape[-3] // (r * r), shape[-2] * r, shape[-1] * r)
+    return (size[0], size[2], size[3], 2)
+
+
+def grid_sample(x: Shape, grid: Shape) -> Shape:
+    """F.grid_sample(x, grid): x's channels at the grid's points, (N, C, H_g, W_g)."""
+    if len(x) != 4 or len(grid) != 4 or grid[0] != x[0] or grid[3] != 2:
+        raise ShapeError(
+            f"grid_sampler(): expected grid to have size 2 in last dimension and the same "
+            f"batch as input, but got input with sizes {list(x)} and grid with sizes {list(grid)}"
+        )
+    return (x[0], x[1], grid[1], grid[2])
 
 
 def index(shape: Shape, key: tuple[object, ...]) -> Shape:

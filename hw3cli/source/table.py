@@ -103,6 +103,7 @@ _SIGNATURES = {
     "Hardtanh": ("min_val", "max_val", "inplace"),
     "Pad": ("padding", "value"),
     "StochasticDepth": ("p", "mode"),
+    "PixelShuffle": ("upscale_factor",),
 }
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "affine": True}
 
@@ -847,8 +848,12 @@ def _matmul(call: Call, x: Tensor) -> Tensor:
     return Tensor(ops.matmul(x.shape, call.tensor(1, "other").shape))
 
 
-def _pixel_shuffle(call: Call, x: Tensor) -> Tensor:
-    return Tensor(ops.pixel_shuffle(x.shape, call.get(1, "upscale_factor")))
+def _affine_grid(call: Call, theta: Tensor) -> Tensor:
+    return Tensor(ops.affine_grid(theta.shape, _ints(call, 1, "size")))
+
+
+def _grid_sample(call: Call, x: Tensor) -> Tensor:
+    return Tensor(ops.grid_sample(x.shape, call.tensor(1, "grid").shape))
 
 
 def _view_as(call: Call, x: Tensor) -> Tensor:
@@ -1075,8 +1080,12 @@ def _torch_table() -> dict[str, Builtin]:
     t["torch.nn.functional.upsample"] = t["torch.nn.functional.interpolate"]
     t["torch.nn.functional.pad"] = Builtin("F.pad", _pad)
     t["torch.nn.functional.linear"] = Builtin("F.linear", _f_linear)
-    t["torch.nn.functional.pixel_shuffle"] = _shape_op("F.pixel_shuffle", _pixel_shuffle)
+    t["torch.nn.functional.pixel_shuffle"] = _functional_layer(
+        "PixelShuffle", ("upscale_factor",), "F.pixel_shuffle"
+    )
     t["torch.pixel_shuffle"] = t["torch.nn.functional.pixel_shuffle"]
+    t["torch.nn.functional.affine_grid"] = _shape_op("F.affine_grid", _affine_grid)
+    t["torch.nn.functional.grid_sample"] = _shape_op("F.grid_sample", _grid_sample)
     t["torch.nn.functional.flatten"] = _shape_op("torch.flatten", _flatten)
     for name in _ACTIVATIONS:
         t[f"torch.nn.functional.{name}"] = _shape_op(f"F.{name}", _same)

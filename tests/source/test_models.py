@@ -628,3 +628,51 @@ def test_full_shape_input() -> None:
         invoke(["conv-shape", "--net", lenet, "--input", "1x32x32", "--in-channels", "3"])
     )
     assert "--in-channels" in err
+
+
+# pytorch/examples super_resolution/model.py
+SUPER_RESOLUTION = """\
+import torch
+import torch.nn as nn
+import torch.nn.init as init
+
+
+class Net(nn.Module):
+    def __init__(self, upscale_factor):
+        super(Net, self).__init__()
+
+        self.relu = nn.ReLU()
+        self.conv1 = nn.Conv2d(1, 64, (5, 5), (1, 1), (2, 2))
+        self.conv2 = nn.Conv2d(64, 64, (3, 3), (1, 1), (1, 1))
+        self.conv3 = nn.Conv2d(64, 32, (3, 3), (1, 1), (1, 1))
+        self.conv4 = nn.Conv2d(32, upscale_factor ** 2, (3, 3), (1, 1), (1, 1))
+        self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
+
+        self._initialize_weights()
+
+    def forward(self, x):
+        x = self.relu(self.conv1(x))
+        x = self.relu(self.conv2(x))
+        x = self.relu(self.conv3(x))
+        x = self.pixel_shuffle(self.conv4(x))
+        return x
+
+    def _initialize_weights(self):
+        init.orthogonal_(self.conv1.weight, init.calculate_gain('relu'))
+        init.orthogonal_(self.conv2.weight, init.calculate_gain('relu'))
+        init.orthogonal_(self.conv3.weight, init.calculate_gain('relu'))
+        init.orthogonal_(self.conv4.weight)
+"""
+
+
+def test_pixel_shuffle_module(tmp_path: Path) -> None:
+    path = _write(tmp_path, SUPER_RESOLUTION)
+    data = _json("--net", f"{path}:Net(3)", "--input", "32x32", "--batch", "2")
+    # PyTorch: output 2x1x96x96, 59,657 parameters
+    assert data["output_shape"] == [2, 1, 96, 96]
+    assert data["params"] == 59657
+    assert _modules(data)[-1] == ("pixel_shuffle", [2, 1, 96, 96])
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", f"{path}:Net(3)", "--input", "32x32", "--in-channels", "2"])
+    )
+    assert "to have 1 channels, but got 2 channels instead" in err
