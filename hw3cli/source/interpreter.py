@@ -363,6 +363,14 @@ class Interpreter:
     def stmt_Try(self, node: ast.Try, scope: Scope) -> None:
         try:
             self.exec_block(node.body, scope)
+        except Undecided:
+            raise
+        except InputError as e:
+            if node.handlers:  # Python would raise its own exception, which a handler may catch
+                raise self.undecided(
+                    f"an error inside try ({e.message}) that a handler may catch", node
+                ) from None
+            raise
         except ModelRaised as raised:
             for handler in node.handlers:
                 if self.catches(handler, raised.exc, scope):

@@ -1536,6 +1536,33 @@ def super_attribute(interp: Interpreter, s: Super, name: str, node: ast.AST) -> 
     raise interp.undecided(f"super().{name} is not modelled", node)
 
 
+# What nn.Module, Sequential, ModuleList and ModuleDict have (PyTorch 2.x): a name of
+# these that hw3 does not model is exit 3; any other missing attribute is PyTorch's
+# AttributeError (exit 2).
+MODULE_ATTRIBUTES = frozenset(
+    (  # noqa: SIM905
+        "T_destination _apply _buffers _call_impl _compiled_call_impl "
+        "_get_abs_string_index _get_backward_hooks _get_backward_pre_hooks "
+        "_get_item_by_idx _get_name _load_from_state_dict "
+        "_maybe_warn_non_full_backward_hook _modules _named_members _parameters "
+        "_register_load_state_dict_pre_hook _register_state_dict_hook "
+        "_replicate_for_data_parallel _save_to_state_dict _slow_forward _version "
+        "_wrapped_call_impl add_module append apply bfloat16 buffers call_super_init "
+        "children clear compile cpu cuda double dump_patches eval extend extra_repr float "
+        "forward get_buffer get_extra_state get_parameter get_submodule half insert ipu "
+        "items keys load_state_dict modules mtia named_buffers named_children "
+        "named_modules named_parameters parameters pop register_backward_hook "
+        "register_buffer register_forward_hook register_forward_pre_hook "
+        "register_full_backward_hook register_full_backward_pre_hook "
+        "register_load_state_dict_post_hook register_load_state_dict_pre_hook "
+        "register_module register_parameter register_state_dict_post_hook "
+        "register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule "
+        "share_memory state_dict to to_empty train training type update values xpu "
+        "zero_grad "
+    ).split()
+)
+
+
 def module_attribute(interp: Interpreter, m: Module, name: str, node: ast.AST) -> Any:
     if name in m.attrs:
         return m.attrs[name]
@@ -1555,9 +1582,13 @@ def module_attribute(interp: Interpreter, m: Module, name: str, node: ast.AST) -
     if m.base in KINDS:
         return _layer_attribute(interp, m, name, node)
     hint = None
-    if m.cls is not None and all(
-        isinstance(c, UserClass) or (isinstance(c, Builtin) and c.name in CONTAINERS)
-        for c in m.cls.mro()
+    if (
+        m.cls is not None
+        and name not in MODULE_ATTRIBUTES
+        and all(
+            isinstance(c, UserClass) or (isinstance(c, Builtin) and c.name in CONTAINERS)
+            for c in m.cls.mro()
+        )
     ):
         raise interp.model_error(
             f"AttributeError: '{m.kind}' object has no attribute '{name}'", node

@@ -676,3 +676,28 @@ def test_pixel_shuffle_module(tmp_path: Path) -> None:
         invoke(["conv-shape", "--net", f"{path}:Net(3)", "--input", "32x32", "--in-channels", "2"])
     )
     assert "to have 1 channels, but got 2 channels instead" in err
+
+
+def test_what_python_would_catch_is_not_a_confident_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """\
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                try:
+                    self.extra = self.missing
+                except AttributeError:
+                    self.extra = None
+
+            def forward(self, x):
+                self.register_forward_pre_hook(print)
+                return self.fc(x)
+        """,
+    )
+    # an AttributeError a handler catches, and nn.Module's own methods hw3 does not model:
+    # exit 3, never a made-up error
+    assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "4"]), 3)
