@@ -13,7 +13,8 @@ from hw3cli.output import formats
 # Options of a single layer or of a JSON stack that a source model does not take.
 NOT_FOR_SOURCE = (
     "target", "min_input", "diagram", "explain", "strict", "layer_specs", "axis", "layout",
-    "counts", "counts_as", "memory", "optimizer", "dtype", "amp", "fit",
+    "counts", "counts_as", "memory", "optimizer", "dtype", "amp", "fit", "animate", "at",
+    "standalone",
 )  # fmt: skip
 
 
@@ -106,6 +107,8 @@ def _full_shape(
     if first is None:
         return batch, in_channels, input_size
     n = int(first[-2])
+    if len(input_size) == 1 and n > 1:  # one number applies to every spatial axis
+        return batch, in_channels, input_size * n
     if len(input_size) == n + 2:
         given_batch, given_channels, spatial = input_size[0], input_size[1], input_size[2:]
     elif len(input_size) == n + 1 and n < 3:

@@ -624,6 +624,7 @@ def test_full_shape_input() -> None:
     assert data["input_shape"] == [2, 1, 32, 32]
     assert data["output_shape"] == [2, 10]
     assert _json("--net", lenet, "--input", "1x32x32")["input_shape"] == [1, 1, 32, 32]
+    assert _json("--net", lenet, "--input", "32")["input_shape"] == [1, 1, 32, 32]
     err = assert_clean_error(
         invoke(["conv-shape", "--net", lenet, "--input", "1x32x32", "--in-channels", "3"])
     )
