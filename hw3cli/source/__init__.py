@@ -116,17 +116,17 @@ def _build(interp: Any, tree: ast.Module, spec: str | None) -> tuple[Any, str]:
             where="--net",
             hint="e.g. model.py:Net, 'model.py:ResNet(Bottleneck, [3, 4, 6, 3])', model.py:vgg16()",
         ) from None
-    spec_interp = interp
-    saved = spec_interp.source
-    spec_interp.source = spec  # SPEC's own text for messages
+    from hw3cli.source.interpreter import Origin
+
+    interp.override = Origin("--net SPEC", spec)  # the SPEC's own text, for messages
     try:
-        value = spec_interp.eval(expr, scope)
-        if isinstance(value, (UserClass,)) or (
+        value = interp.eval(expr, scope)
+        if isinstance(value, UserClass) or (
             not isinstance(value, Module) and callable_value(value)
         ):
-            value = spec_interp.call(value, [], {}, expr)
+            value = interp.call(value, [], {}, expr)
     finally:
-        spec_interp.source = saved
+        interp.override = None
     if isinstance(value, Opaque):
         raise Undecided(value.cause, where=value.where or "--net")
     if not isinstance(value, Module):

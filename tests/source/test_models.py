@@ -702,3 +702,15 @@ def test_what_python_would_catch_is_not_a_confident_error(tmp_path: Path) -> Non
     # an AttributeError a handler catches, and nn.Module's own methods hw3 does not model:
     # exit 3, never a made-up error
     assert_clean_error(invoke(["conv-shape", "--net", str(path), "--input", "4"]), 3)
+
+
+def test_spec_errors_name_the_spec() -> None:
+    lenet = str(MODELS / "lenet.py")
+    err = assert_clean_error(invoke(["conv-shape", "--net", f"{lenet}:Net(3)", "--input", "32"]))
+    assert "--net SPEC 'Net(3)'" in err
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", f"{lenet}:Missing()", "--input", "32"]), 3
+    )
+    assert "'Missing' is not defined in the file" in err
+    err = assert_clean_error(invoke(["conv-shape", "--net", f"{lenet}:Net(", "--input", "32"]))
+    assert "is not a class name, a call or a variable" in err
