@@ -42,6 +42,8 @@ Examples:
       a whole network: shapes, receptive fields, parameters, MACs per layer
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --format table
       a model as print(model) shows it, layer by layer
+  hw3 conv-shape --net examples/models/lenet.py --input 32x32 --format table
+      a model from its Python source (read, never run): every call of forward
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --counts-as fvcore
       the count fvcore prints (--counts: every tool's, in a table)
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --fit 24GiB
