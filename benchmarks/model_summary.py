@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,8 +25,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     runs = parser.parse_args().runs
 
-    import torchinfo
-    import torchvision
+    import importlib
+
+    torchinfo: Any = importlib.import_module("torchinfo")  # not dependencies of hw3
+    torchvision: Any = importlib.import_module("torchvision")
 
     from hw3cli.core.forward import run_model
     from hw3cli.output.model import model_json

@@ -201,6 +201,8 @@ def _imported_modules(args: list[str], env: dict[str, str] | None = None) -> set
         ["conv-shape", "--input", "224", "--net", "examples/alexnet.json", "--format", "json"],
         ["conv-shape", "--input", "32", "--layer", "conv k=3", "--format", "plain"],
         ["conv-shape", "--net", "examples/vgg16.json", "--min-input"],
+        ["conv-shape", "--input", "32", "--net", "examples/models/lenet.py", "--format", "json"],
+        ["conv-shape", "--input", "28", "--net", "examples/models/lenet.py", "--format", "plain"],
     ],
 )
 def test_fast_paths_import_neither_numpy_nor_rich(args: list[str]) -> None:

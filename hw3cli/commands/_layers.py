@@ -172,13 +172,13 @@ def read_net_or_model(path: str) -> list[LayerSpec] | Any:
 
 
 def refuse_source(path: str) -> None:
-    """Python source given to --net: say what --net reads."""
+    """Python source given to --net without a .py file name (on stdin): say how to give it."""
     raise InputError(
-        "is Python source (model code); --net reads the text print(model) shows or a JSON "
-        "list of layers",
+        "is Python source (model code); --net reads model source from a file named "
+        "FILE.py, and from stdin the text print(model) shows or a JSON list of layers",
         where=f"--net {path}",
-        hint="run the code and save what print(model) shows, e.g. python -c 'from model "
-        "import Net; print(Net())' > model.txt, then --net model.txt",
+        hint="save the code as model.py and give --net model.py (or model.py:Net), or give "
+        "what print(model) shows",
     )
 
 

@@ -36,13 +36,15 @@ PRINT_NOTE = (
 NOT_FOR_MODELS = ("target", "diagram", "explain", "strict", "layer_specs")
 
 
-def refuse_options(given: frozenset[str]) -> None:
+def refuse_options(
+    given: frozenset[str], refused: tuple[str, ...] = NOT_FOR_MODELS, what: str = "a model"
+) -> None:
     """A model takes --input, --batch, --in-channels, --depth, --expect, --min-input,
-    --format and -o."""
-    for name in NOT_FOR_MODELS:
+    --format and -o (``refused`` names what another kind of model does not take)."""
+    for name in refused:
         if name in given:
             option = "--layer" if name == "layer_specs" else "--" + name.replace("_", "-")
-            raise InputError("does not apply to a model", where=option)
+            raise InputError(f"does not apply to {what}", where=option)
 
 
 @dataclass(frozen=True)

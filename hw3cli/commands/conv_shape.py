@@ -42,6 +42,8 @@ Examples:
       a whole network: shapes, receptive fields, parameters, MACs per layer
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --format table
       a model as print(model) shows it, layer by layer
+  hw3 conv-shape --net examples/models/lenet.py --input 32x32 --format table
+      a model from its Python source (read, never run): every call of forward
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --counts-as fvcore
       the count fvcore prints (--counts: every tool's, in a table)
   hw3 conv-shape --input 224x224 --net examples/models/resnet18.txt --fit 24GiB
@@ -123,7 +125,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     "net_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="A JSON list of layers (a whole network).",
+    help="A JSON list of layers, a printed model, or a model's Python source: FILE.py[:SPEC].",
 )
 @click.option(
     "--layer",
@@ -173,6 +175,13 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
     default=None,
     help="A printed model's table: fold layers nested deeper than this.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["train", "eval"], case_sensitive=False),
+    default="train",
+    show_default=True,
+    help="A model from source runs as a new module does (train), or in eval mode.",
+)
 @click.option("--explain", is_flag=True, help="Show the formula with the numbers put in.")
 @click.option(
     "--expect",
@@ -200,6 +209,11 @@ def conv_shape(ctx: click.Context, /, **options: Any) -> None:
     receptive field, jump and start of every layer.
     """
     args = _documents(Args.of(ctx, options))
+    if args.net_file is not None and _is_source(args.net_file):
+        _run_source(args)
+        return
+    if "mode" in args.given:
+        raise InputError("applies to a model read from Python source", where="--mode")
     net = _read_net(args)
     if net is None or isinstance(net, list):
         _run_layers(args, net)
@@ -237,6 +251,7 @@ class Args:
     layout: str
     strict: bool
     depth: int | None
+    mode: str
     explain: bool
     expect: tuple[int, ...] | None
     fmt: str
@@ -363,6 +378,33 @@ def _run_printed(args: Args, root: Any) -> None:
             request=request_of(args),
         ),
     )
+
+
+def _is_source(net_file: str) -> bool:
+    from hw3cli.source import is_source
+
+    return is_source(net_file)
+
+
+def _run_source(args: Args) -> None:
+    """A model read from its Python source (FILE.py[:SPEC]), never run; then --expect."""
+    from hw3cli.commands import _source
+
+    _source.refuse_options(args.given)
+    assert args.net_file is not None
+    output = _source.run_source(
+        args.net_file,
+        args.input_size,
+        args.batch,
+        args.in_channels if "in_channels" in args.given else None,
+        args.mode.lower(),
+        args.depth,
+        args.fmt,
+        args.output,
+    )
+    if args.expect is not None:
+        compared = output if len(args.expect) == len(output) else output[2:] or output[1:]
+        check(compared, None, False, args.expect, dropped=0)
 
 
 def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:

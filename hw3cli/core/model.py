@@ -379,6 +379,20 @@ def _same(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     return Layer(shape)
 
 
+def _pixel_shuffle(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
+    """PixelShuffle(r): (C*r*r, H, W) -> (C, H*r, W*r)."""
+    a = Args(node, ("upscale_factor",), ctx)
+    r = a.whole("upscale_factor")
+    if len(shape) < 3 or r < 1 or shape[-3] % (r * r):
+        raise ctx.error(
+            "expects its input's 'channel' dimension to be divisible by the square of "
+            f"upscale_factor, but input.size(-3)={shape[-3] if len(shape) > 2 else 0} is not "
+            f"divisible by {r * r}",
+            hint=f"give it {r * r} x the channels it should output",
+        )
+    return Layer((*shape[:-3], shape[-3] // (r * r), shape[-2] * r, shape[-1] * r))
+
+
 def _upsample(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("size", "scale_factor", "mode"), ctx)
     c, size = _spatial(shape, ctx, len(shape) - 1)
@@ -476,6 +490,7 @@ KINDS: dict[str, tuple[Rule, int | None]] = {
     "LayerNorm2d": (_layer_norm_2d, None),
     "PReLU": (_prelu, None),
     "Upsample": (_upsample, None),
+    "PixelShuffle": (_pixel_shuffle, None),
     "UpsamplingNearest2d": (_upsample, None),
     "UpsamplingBilinear2d": (_upsample, None),
     **{name: (_same, None) for name in _SHAPE_PRESERVING},

@@ -60,7 +60,10 @@ def test_text_that_is_not_a_print_says_so(tmp_path: Path) -> None:
 def test_python_source_gets_a_pointer_to_what_net_reads(tmp_path: Path) -> None:
     source = tmp_path / "model.py"
     source.write_text("import torch.nn as nn\n\nclass Net(nn.Module):\n    pass\n")
-    for path in (str(source), "-"):
-        stdin = source.read_text() if path == "-" else None
-        err = assert_clean_error(invoke(["conv-shape", "--net", path, "--input", "32"], stdin))
-        assert "is Python source" in err and "print(model)" in err
+    err = assert_clean_error(
+        invoke(["conv-shape", "--net", "-", "--input", "32"], source.read_text())
+    )
+    assert "is Python source" in err and "FILE.py" in err and "print(model)" in err
+    # a .py file is read as model source: this class has no forward
+    err = assert_clean_error(invoke(["conv-shape", "--net", str(source), "--input", "32"]))
+    assert "model.py:3" in err and 'missing the required "forward" function' in err
