@@ -27,7 +27,8 @@ def _dumps(obj: Any, step: int, level: int) -> str:
         return "{\n" + ",\n".join(items) + "\n" + end + "}"
     if isinstance(obj, (list, tuple)):
         if all(isinstance(v, _INLINE) for v in obj):
-            return "[" + ", ".join(json.dumps(v, allow_nan=False) for v in obj) + "]"
+            # one call: json's C encoder, not a call per number
+            return json.dumps(list(obj), allow_nan=False, separators=(", ", ": "))
         items = [pad + _dumps(v, step, level + 1) for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + end + "]"
     return json.dumps(obj, allow_nan=False)

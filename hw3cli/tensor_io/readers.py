@@ -285,9 +285,11 @@ def _looks_numeric(cell: str) -> bool:
     """A number, a number with a decimal comma, or only such numbers joined by some other
     delimiter (``1|2``; but not a name such as ``feature 1``)."""
     text = cell.strip()
-    return _numberish(text) or any(
-        len(parts) >= 2 and all(map(_numberish, parts)) for _, parts in _splits(text)
-    )
+    if _numberish(text):
+        return True
+    if _SPLITTER.search(text) is None or len(set(_FOREIGN.findall(text))) > 1:
+        return False  # nothing to split at, or a foreign character left inside a part
+    return any(len(parts) >= 2 and all(map(_numberish, parts)) for _, parts in _splits(text))
 
 
 def _numberish(text: str) -> bool:
@@ -295,15 +297,51 @@ def _numberish(text: str) -> bool:
     return _is_number(text) or _DECIMAL_COMMA.fullmatch(text) is not None
 
 
+# Characters a number (``float``, or with a decimal comma) can hold: letters and digits
+# (``inf``, ``1e5``), ``.+-_,`` and whitespace. Any other character is "foreign".
+_FOREIGN = re.compile(r"[^\w\s.+,-]")
+_NUMBER_CHARS = re.compile(r"[\w\s.+,-]+")
+_SPACE = re.compile(r"\s")
+_SPLITTER = re.compile(r"[^\w.+-]|_")  # a character `_splits` may split at
+
+
 def _splits(text: str) -> Iterator[tuple[str, list[str]]]:
-    """For each character of ``text`` that could be a delimiter (not a digit, a letter,
-    ``.``, ``+`` or ``-``), the non-blank parts it splits ``text`` into (any whitespace
-    character splits at runs of whitespace)."""
-    for ch in dict.fromkeys(text):
-        if ch.isalnum() or ch in ".+-":
-            continue
+    """For each character of ``text`` that could be a delimiter splitting off a number
+    (`_split_chars`), in the order they first appear, the non-blank parts it splits
+    ``text`` into (any whitespace character splits at runs of whitespace)."""
+    for ch in _split_chars(text):
         parts = text.split() if ch.isspace() else text.split(ch)
         yield ch, [p.strip() for p in parts if p.strip()]
+
+
+def _split_chars(text: str) -> list[str]:
+    """The characters that split ``text`` into parts of which at least one is a number
+    (not a digit, a letter, ``.``, ``+`` or ``-``), in the order they first appear.
+
+    Found in one pass, whatever the number of distinct characters: a part holding no
+    foreign character (`_FOREIGN`) lies within one run of number characters, so a
+    foreign character gives a number part only where it stands on both sides of such a
+    run that is a number (or on one side, the other being an end of ``text``). ``,``,
+    ``_`` and whitespace, which numbers may hold, are taken when present. Splitting by
+    the first foreign one found leaves at least two parts whenever ``text`` holds another
+    foreign character, so that a caller looking for the first useful split tries at
+    most four."""
+    found: set[str] = {ch for ch in ",_" if ch in text}
+    space = _SPACE.search(text)
+    if space is not None:
+        found.add(space.group())
+    for run in _NUMBER_CHARS.finditer(text):
+        if not _numberish(run.group().strip()):
+            continue
+        left = text[run.start() - 1] if run.start() else ""
+        right = text[run.end()] if run.end() < len(text) else ""
+        if left == right or not (left and right):
+            found.add(left or right)
+    found.discard("")
+    if len(found) <= 1:
+        return list(found)
+    order = {ch: i for i, ch in enumerate(dict.fromkeys(text))}
+    return sorted(found, key=order.__getitem__)
 
 
 def _rows(text: str, source: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -515,24 +553,46 @@ def _fast_csv(
         width = len(cells)
         if not any(_looks_numeric(c) for c in cells):
             header = tuple(c.strip() for c in cells)
-    frame = attempt(
-        lambda pl: pl.read_csv(
-            data,
-            has_header=False,
-            skip_rows=1 if header is not None else 0,
-            separator=delimiter,
-            quote_char=None,
-            schema={f"c{i}": pl.Float64 for i in range(width)},
+    skip = 1 if header is not None else 0
+    if width > WIDE_COLUMNS:
+        matrix = attempt(lambda pl: _wide_rows(pl, data, skip, delimiter, width))
+    else:
+        frame = attempt(
+            lambda pl: pl.read_csv(
+                data,
+                has_header=False,
+                skip_rows=skip,
+                separator=delimiter,
+                quote_char=None,
+                schema={f"c{i}": pl.Float64 for i in range(width)},
+            )
         )
-    )
-    if frame is None:
+        # in C order, as every other reader gives: the sums of the maths then add in the
+        # same order whatever the input format
+        matrix = None if frame is None else np.ascontiguousarray(frame.to_numpy(), np.float64)
+    if matrix is None:
         return None
-    # in C order, as every other reader gives: the sums of the maths then add in the
-    # same order whatever the input format
-    matrix = np.ascontiguousarray(frame.to_numpy(), dtype=np.float64)
     if (header is None and matrix.shape[0] < 1) or not np.isfinite(matrix).all():
         return None
     return matrix, header, delimiter
+
+
+WIDE_COLUMNS = 1024  # wider rows are read line by line (a polars schema per column is slow)
+
+
+def _wide_rows(pl: Any, data: bytes, skip: int, delimiter: str, width: int) -> Array | None:
+    """Rows of ``width`` numbers, each line split by polars as one string: the same
+    numbers as a schema of ``width`` Float64 columns gives (a strict cast refuses what
+    ``float`` refuses), in time linear in the text whatever the width. None for a line
+    of another width (a blank line included); a cell that is not a number raises."""
+    lines = data.decode("utf-8").split("\n")[skip:]
+    if lines and not lines[-1]:
+        lines.pop()
+    cells = pl.Series(lines, dtype=pl.String).str.strip_chars_end("\r").str.split(delimiter)
+    if not len(cells) or (cells.list.len() != width).any():
+        return None
+    values = cells.explode().cast(pl.Float64, strict=True).to_numpy()
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(len(lines), width)
 
 
 def _refuse_mixed_first_row(row: list[str], source: str, line: int, delimiter: str) -> None:

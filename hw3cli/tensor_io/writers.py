@@ -71,11 +71,30 @@ def _csv_block(block: npt.NDArray[Any]) -> str:
     and any failure of polars, fall back to ``repr``."""
     values = np.asarray(block, dtype=np.float64)
     if values.size and np.isfinite(values).all():
-        columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
-        text = attempt(lambda pl: pl.DataFrame(columns).write_csv(include_header=False))
+        if values.shape[1] > WIDE_COLUMNS:
+            text = attempt(lambda pl: _wide_csv_block(pl, values))
+        else:
+            columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
+            text = attempt(lambda pl: pl.DataFrame(columns).write_csv(include_header=False))
         if isinstance(text, str):
             return text
     return "".join(_format_row(r) + "\n" for r in values.tolist())
+
+
+WIDE_COLUMNS = 1024  # wider rows are written as one column, then joined (see below)
+
+
+def _wide_csv_block(pl: Any, values: npt.NDArray[np.float64]) -> str:
+    """Rows of many columns as CSV lines: polars writes every value of the block as one
+    column (a DataFrame of a column per matrix column is slow beyond a few thousand),
+    one value a line, and each row's lines are joined by commas: the same text."""
+    flat = pl.DataFrame({"v": np.ascontiguousarray(values).ravel()})
+    cells = flat.write_csv(include_header=False).split("\n")
+    width = values.shape[1]
+    return "".join(
+        ",".join(cells[start : start + width]) + "\n"
+        for start in range(0, values.shape[0] * width, width)
+    )
 
 
 def csv_cell(text: str) -> str:

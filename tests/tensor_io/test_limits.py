@@ -1,0 +1,201 @@
+"""Inputs built to make the readers and writers slow or large: many distinct symbols in a
+cell, rows of millions of columns, an endless line, a zip bomb. Each ends at once with a
+result or a clean refusal; none of these tests times anything (benchmarks/ measures), but
+the quadratic or per-column work they guard against would take minutes at these sizes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hw3cli.errors import InputError
+from hw3cli.tensor_io import engine, readers, writers
+from tests.conftest import assert_clean_error, invoke
+
+# --- many distinct symbols in one cell ---------------------------------------------------
+
+
+def _brute_splits(text: str) -> Iterator[tuple[str, list[str]]]:
+    """The definition: every character that is not a letter, a digit, '.', '+' or '-',
+    tried as a delimiter (whitespace: runs of it), in the order they first appear."""
+    for ch in dict.fromkeys(text):
+        if ch.isalnum() or ch in ".+-":
+            continue
+        parts = text.split() if ch.isspace() else text.split(ch)
+        yield ch, [p.strip() for p in parts if p.strip()]
+
+
+def _brute_hint_delimiter(text: str) -> str | None:
+    for ch, parts in _brute_splits(text):
+        if len(parts) >= 2 and any(map(readers._numberish, parts)):
+            return " " if ch.isspace() else ch
+    return None
+
+
+def _hint_delimiter(text: str) -> str | None:
+    for ch, parts in readers._splits(text):
+        if len(parts) >= 2 and any(map(readers._numberish, parts)):
+            return " " if ch.isspace() else ch
+    return None
+
+
+CELL_CHARS = st.sampled_from(
+    [*"0123456789.,;|_+-eE \t\u00a7\u00b6ab:/\u00a0\u0663", "inf", "nan", "1e5"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(CELL_CHARS, max_size=14).map("".join))
+def test_the_one_pass_split_finds_what_trying_every_character_finds(cell: str) -> None:
+    text = cell.strip()
+    brute_numeric = readers._numberish(text) or any(
+        len(parts) >= 2 and all(map(readers._numberish, parts)) for _, parts in _brute_splits(text)
+    )
+    assert readers._looks_numeric(cell) == brute_numeric
+    assert _hint_delimiter(text) == _brute_hint_delimiter(text)
+
+
+def _distinct_symbols(n: int) -> list[str]:
+    """n distinct characters that are neither letters, digits nor whitespace (planes 2
+    to 16 hold hundreds of thousands of unassigned ones)."""
+    found: list[str] = []
+    code = 0x20000
+    while len(found) < n:
+        ch = chr(code)
+        if not ch.isalnum() and not ch.isspace():
+            found.append(ch)
+        code += 1
+    return found
+
+
+@pytest.mark.parametrize("command", [["bn-grad"], ["softmax-grad", "--labels", "0,1"]])
+def test_a_cell_of_many_distinct_symbols_is_refused_at_once(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # 66,000 distinct symbols took 145 s when each was tried as a delimiter in turn
+    cell = "".join(_distinct_symbols(66_000))
+    path = tmp_path / "symbols.csv"
+    path.write_text(f"{cell},1\n1,2\n", encoding="utf-8")
+    extra = ["--dy", str(path)] if command == ["bn-grad"] else []
+    err = assert_clean_error(invoke([*command, str(path), *extra]))
+    assert "row 1, column 1" in err and "is not a number" in err
+
+
+def test_numbers_between_many_distinct_symbols_give_a_hint() -> None:
+    # "\U00020000" stands on both sides of 1 and the hint names it; the other
+    # symbols each split off nothing but more symbols
+    symbols = _distinct_symbols(20_000)
+    cell = symbols[0] + "1" + symbols[0] + "2" + "".join(symbols[1:])
+    assert _hint_delimiter(cell) == symbols[0]
+    assert not readers._looks_numeric(cell)
+
+
+# --- wide rows ---------------------------------------------------------------------------
+
+WIDE = readers.WIDE_COLUMNS + 1
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(WIDE, WIDE + 40)), elements=finite)
+)
+def test_wide_rows_round_trip_exactly(m: np.ndarray) -> None:
+    text = writers.csv_text(m)
+    assert text.count("\n") == m.shape[0]
+    back, header = readers.parse_csv(text.encode(), "wide.csv")
+    assert header is None
+    assert back.tobytes() == m.tobytes()  # every bit, -0.0 included
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("header", [False, True])
+def test_wide_rows_read_the_numbers_the_careful_reader_reads(
+    monkeypatch: pytest.MonkeyPatch, line_end: str, header: bool
+) -> None:
+    rng = np.random.default_rng(20)
+    m = rng.normal(size=(3, 3000)) * 10.0 ** rng.integers(-300, 300, size=(3, 3000))
+    lines = [",".join(map(repr, row.tolist())) for row in m]
+    if header:
+        lines.insert(0, ",".join(f"f{i}" for i in range(3000)))
+    data = "".join(line + line_end for line in lines).encode()
+    fast, fast_header = readers.parse_csv(data, "wide.csv")
+    monkeypatch.setattr(engine, "polars_module", lambda: None)
+    careful, careful_header = readers.parse_csv(data, "wide.csv")
+    assert fast.tobytes() == careful.tobytes() == m.tobytes()
+    assert fast_header == careful_header
+    assert (fast_header is not None) == header
+
+
+def test_a_bad_cell_in_a_wide_row_is_named() -> None:
+    data = (",".join(["1"] * 5000) + ",x\n").encode()
+    with pytest.raises(InputError) as e:
+        readers.parse_csv(data, "wide.csv")
+    assert "row 1, column 5001" in str(e.value)
+
+
+def test_a_ragged_wide_row_is_named() -> None:
+    data = (",".join(["1"] * 5000) + "\n" + ",".join(["1"] * 4999) + "\n").encode()
+    with pytest.raises(InputError) as e:
+        readers.parse_csv(data, "wide.csv")
+    assert "row 2" in str(e.value) and "4999 columns" in str(e.value)
+
+
+def test_softmax_of_one_row_of_a_million_classes(tmp_path: Path) -> None:
+    # equal logits: every probability is 1/K, the gradient p - y
+    classes = 1_000_000
+    path = tmp_path / "z.csv"
+    path.write_text(",".join(["0"] * classes) + "\n")
+    result = invoke(
+        ["softmax-grad", str(path), "--labels", "0", "--emit", "probs", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.stderr
+    probs = np.array(result.stdout.strip().split(","), dtype=np.float64)
+    assert probs.shape == (classes,)
+    assert np.all(probs == 1 / classes)
+
+
+def test_bn_grad_of_one_wide_row_is_refused_for_its_one_sample(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(",".join(["1"] * 1_000_000) + "\n")
+    err = assert_clean_error(invoke(["bn-grad", str(path), "--dy", str(path)]))
+    assert "m = 1" in err
+
+
+def test_an_npy_row_of_a_million_int8_written_as_csv(tmp_path: Path) -> None:
+    path = tmp_path / "z.npy"
+    np.save(path, np.zeros((1, 1_000_000), dtype=np.int8))
+    result = invoke(["softmax-grad", str(path), "--labels", "3", "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    grad = np.array(result.stdout.strip().split(","), dtype=np.float64)
+    expected = np.full(1_000_000, 1e-6)  # p - y with p = 1/K everywhere, y at class 3
+    expected[3] -= 1.0
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-18)
+
+
+def test_json_of_a_wide_row_is_the_json_of_its_numbers(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "z.csv"
+    path.write_text(",".join(["0"] * 200_000) + "\n")
+    result = invoke(["softmax-grad", str(path), "--labels", "0", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["probs"] == [[1 / 200_000] * 200_000]
+
+
+def _npz_bytes(members: dict[str, np.ndarray], compression: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, value in members.items():
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, value)
+    return buffer.getvalue()
