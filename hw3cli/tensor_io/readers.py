@@ -125,7 +125,7 @@ def read_csv_rows(
     size = PIECE_BYTES
     if source.size is not None and source.size <= WHOLE_BYTES:
         size = max(size, source.size + 1)  # one piece: polars parses it on every core
-    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size)
+    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size, source.name)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:
@@ -400,7 +400,7 @@ def parse_csv(
     pieces cut at line ends (`csv_pieces`), as a streamed input is.
     """
     reader = CsvPieces(source, delimiter)
-    blocks = [reader.parse(piece, offset) for piece, offset in csv_pieces([data])]
+    blocks = [reader.parse(piece, offset) for piece, offset in csv_pieces([data], None, source)]
     return reader.finish(blocks), reader.header
 
 
@@ -409,31 +409,70 @@ WHOLE_BYTES = 64 << 20  # a file up to this size is parsed in one piece (faster)
 
 
 def csv_pieces(
-    chunks: Iterable[bytes], piece_bytes: int | None = None
+    chunks: Iterable[bytes], piece_bytes: int | None = None, source: str = "input"
 ) -> Iterator[tuple[bytes, int]]:
     """The text of ``chunks`` in pieces of at most about ``piece_bytes`` (`PIECE_BYTES`)
     that end at a line end (a longer line is one piece): (piece, its first byte's
-    offset in the text)."""
+    offset in the text). A line longer than `MAX_LINE_BYTES` is an InputError as soon as
+    it is (an endless line on a pipe); the unfinished line is kept as the chunks that
+    hold it, joined once when it ends."""
     piece_bytes = piece_bytes or PIECE_BYTES
-    carry = b""
+    carry: list[bytes | memoryview] = []  # the unfinished line: it holds no line end
+    carried = 0
     offset = 0
+    lines = 0  # line ends before the next piece
     for chunk in chunks:
         view = memoryview(chunk)
         start = 0
         while True:
-            limit = min(len(chunk), start + max(piece_bytes - len(carry), 1))
+            limit = min(len(chunk), start + max(piece_bytes - carried, 1))
             cut = chunk.rfind(b"\n", start, limit) + 1
             if cut <= start and limit < len(chunk):  # a line longer than a piece
                 cut = chunk.find(b"\n", limit) + 1
             if cut <= start:
                 break
-            piece = b"".join((carry, view[start:cut]))  # one copy
+            piece = b"".join((*carry, view[start:cut]))  # one copy
+            _refuse_long_lines(piece, lines, source)
             yield piece, offset
             offset += len(piece)
-            carry, start = b"", cut
-        carry = b"".join((carry, view[start:]))
+            lines += piece.count(b"\n")
+            carry, carried, start = [], 0, cut
+        if start < len(chunk):
+            carry.append(view[start:])
+            carried += len(chunk) - start
+            if carried > MAX_LINE_BYTES:
+                raise _long_line(lines + 1, source)
     if carry:
-        yield carry, offset
+        piece = b"".join(carry)
+        _refuse_long_lines(piece, lines, source)
+        yield piece, offset
+
+
+MAX_LINE_BYTES = 16 << 20  # the longest CSV line: 8,388,608 values of one digit
+
+
+def _long_line(row: int, source: str) -> InputError:
+    return InputError(
+        f"is longer than {MAX_LINE_BYTES >> 20} MiB of text, the longest row hw3 reads "
+        f"(at most {MAX_LINE_BYTES // 2:,} values)",
+        where=f"{source}, row {row}",
+        hint="give one sample a row (a column of values is read whatever its length), "
+        "or the array as an .npy file",
+    )
+
+
+def _refuse_long_lines(piece: bytes, lines: int, source: str) -> None:
+    """An InputError for the first line of ``piece`` longer than `MAX_LINE_BYTES`
+    (``lines`` line ends came before it). Such a line covers a whole window of half that
+    size with no line end, so that a few searches, one a window, find it."""
+    step = MAX_LINE_BYTES // 2
+    for k in range(0, len(piece) - MAX_LINE_BYTES, step):
+        if piece.find(b"\n", k, k + step) >= 0:
+            continue
+        left = piece.rfind(b"\n", 0, k) + 1
+        right = piece.find(b"\n", k)
+        if (right if right >= 0 else len(piece)) - left > MAX_LINE_BYTES:
+            raise _long_line(lines + piece.count(b"\n", 0, left) + 1, source)
 
 
 class CsvPieces:

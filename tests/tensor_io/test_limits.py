@@ -5,7 +5,10 @@ the quadratic or per-column work they guard against would take minutes at these 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ from hypothesis.extra.numpy import arrays
 
 from hw3cli.errors import InputError
 from hw3cli.tensor_io import engine, readers, writers
-from tests.conftest import assert_clean_error, invoke
+from tests.conftest import ROOT, assert_clean_error, hw3_executable, invoke
 
 # --- many distinct symbols in one cell ---------------------------------------------------
 
@@ -199,3 +202,69 @@ def _npz_bytes(members: dict[str, np.ndarray], compression: int) -> bytes:
             with archive.open(f"{name}.npy", "w") as member:
                 np.lib.format.write_array(member, value)
     return buffer.getvalue()
+
+
+# --- an endless line ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["bn-grad", "--dy", "examples/dy.csv"], ["softmax-grad", "--labels", "0"]],
+)
+@pytest.mark.parametrize("rows_before", [b"", b"1,2,3\n4,5,6\n"])
+def test_an_endless_line_on_stdin_is_refused_at_the_line_cap(
+    command: list[str], rows_before: bytes
+) -> None:
+    """``yes 1, | tr -d '\\n' | hw3 ...``: the line is refused once it passes 16 MiB,
+    while the writer is still writing (it then gets a broken pipe)."""
+    proc = subprocess.Popen(
+        [hw3_executable(), *command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stdin is not None
+    block = b"1," * (1 << 16)
+    written = 0
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.write(rows_before)
+        while written < 64 * readers.MAX_LINE_BYTES:  # ends long before, or the test fails
+            proc.stdin.write(block)
+            written += len(block)
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
+    assert proc.stderr is not None and proc.stdout is not None
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    proc.stderr.close()
+    assert proc.returncode == 2, err
+    row = 1 + rows_before.count(b"\n")
+    assert f"Error: stdin, row {row}: is longer than 16 MiB of text".encode() in err
+    assert b"Traceback" not in err
+    assert written < 4 * readers.MAX_LINE_BYTES  # refused as soon as the cap was passed
+
+
+def test_an_unfinished_line_is_kept_as_its_chunks_and_capped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 100)
+    chunks = [b"1,2\n3,"] + [b"4," * 10] * 4 + [b"5\n6,7\n"]  # row 2: 86 bytes, kept
+    pieces = list(readers.csv_pieces(chunks, 8))
+    assert b"".join(p for p, _ in pieces) == b"".join(chunks)
+    assert all(p.endswith(b"\n") for p, _ in pieces)
+    with pytest.raises(InputError) as e:
+        list(readers.csv_pieces([b"1\n2\n", *[b"3," * 10] * 6], 8, "x.csv"))
+    assert str(e.value).startswith("x.csv, row 3: is longer than 0 MiB")
+
+
+def test_a_long_line_inside_one_piece_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    short = b"1,2\n" * 50
+    for long in (b"3," * 33, b"3," * 64):
+        with pytest.raises(InputError) as e:
+            list(readers.csv_pieces([short + long + b"\n" + short], 1 << 20, "x.csv"))
+        assert "x.csv, row 51:" in str(e.value)
+    assert len(list(readers.csv_pieces([short + b"3," * 31 + b"\n" + short], 1 << 20))) == 1
