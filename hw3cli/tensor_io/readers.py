@@ -966,6 +966,7 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
                     where=source,
                     hint="give a part of the data at a time",
                 )
+            _refuse_bomb(unpacked, len(data), source)
             out: dict[str, Any] = {}
             for name, info in members.items():
                 place = f"{source}: {name}"
@@ -986,6 +987,26 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
         raise
     except Exception as e:  # noqa: BLE001 - zipfile and zlib raise several kinds for a bad file
         raise InputError(f"not a readable .npz file ({e})", where=source) from None
+
+
+NPZ_MAX_RATIO = 100  # unpacked bytes per byte of archive, beyond NPZ_FREE_BYTES
+NPZ_FREE_BYTES = 64 << 20  # an archive may unpack to this much whatever its ratio
+
+
+def _refuse_bomb(unpacked: int, packed: int, source: str) -> None:
+    """An InputError for an archive that unpacks to more than `NPZ_FREE_BYTES` and more
+    than `NPZ_MAX_RATIO` times its own size (a zip bomb): checked from the sizes its
+    directory declares, before anything is unpacked (each member's size is checked
+    against its header's shape as it is read)."""
+    if unpacked <= NPZ_FREE_BYTES or unpacked <= NPZ_MAX_RATIO * packed:
+        return
+    raise InputError(
+        f"unpacks to {unpacked:,} bytes, {unpacked // max(packed, 1):,} times its own size; "
+        f"hw3 unpacks at most {NPZ_MAX_RATIO} times an archive's size (beyond "
+        f"{NPZ_FREE_BYTES >> 20} MiB)",
+        where=source,
+        hint="a zip bomb? If not, save the arrays with np.savez (uncompressed) or np.save",
+    )
 
 
 def _npz_members(archive: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:

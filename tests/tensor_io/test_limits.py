@@ -6,7 +6,6 @@ the quadratic or per-column work they guard against would take minutes at these 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import subprocess
 import zipfile
@@ -195,15 +194,6 @@ def test_json_of_a_wide_row_is_the_json_of_its_numbers(tmp_path: Path) -> None:
     assert doc["probs"] == [[1 / 200_000] * 200_000]
 
 
-def _npz_bytes(members: dict[str, np.ndarray], compression: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
-        for name, value in members.items():
-            with archive.open(f"{name}.npy", "w") as member:
-                np.lib.format.write_array(member, value)
-    return buffer.getvalue()
-
-
 # --- an endless line ---------------------------------------------------------------------
 
 
@@ -268,3 +258,51 @@ def test_a_long_line_inside_one_piece_is_found(monkeypatch: pytest.MonkeyPatch) 
             list(readers.csv_pieces([short + long + b"\n" + short], 1 << 20, "x.csv"))
         assert "x.csv, row 51:" in str(e.value)
     assert len(list(readers.csv_pieces([short + b"3," * 31 + b"\n" + short], 1 << 20))) == 1
+
+
+# --- a zip bomb --------------------------------------------------------------------------
+
+
+def _zeros_npz(path: Path, shape: tuple[int, int]) -> None:
+    """np.savez_compressed of float64 zeros of ``shape``, written block by block."""
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("x.npy", "w", force_zip64=True) as member,
+    ):
+        header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(member, header)
+        row = np.zeros(shape[1]).tobytes()
+        for _ in range(shape[0]):
+            member.write(row)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bn-grad", "{npz}", "--dy", "{npz}"],
+        ["softmax-grad", "{npz}", "--labels", "0"],
+        ["bn-grad", "examples/x.csv", "--dy", "examples/dy.csv", "--expect", "{npz}"],
+    ],
+)
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path, command: list[str]) -> None:
+    npz = tmp_path / "bomb.npz"
+    _zeros_npz(npz, (10_000, 1_000))  # 80 MB of zeros in about 80 kB
+    packed = npz.stat().st_size
+    args = [part.format(npz=npz) for part in command]
+    result = subprocess.run(
+        [hw3_executable(), *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+    )
+    err = assert_clean_error(result)
+    ratio = 80_000_128 // packed
+    assert f"unpacks to 80,000,128 bytes, {ratio:,} times its own size" in err
+    assert "hw3 unpacks at most 100 times an archive's size (beyond 64 MiB)" in err
+
+
+def test_a_small_or_plainly_compressed_archive_is_read(tmp_path: Path) -> None:
+    zeros = tmp_path / "zeros.npz"
+    _zeros_npz(zeros, (1000, 1000))  # 8 MB of zeros: under 64 MiB, read whatever the ratio
+    assert readers.parse_npz(zeros.read_bytes(), "zeros.npz")["x"].shape == (1000, 1000)
+    noise = tmp_path / "noise.npz"
+    values = np.random.default_rng(6).normal(size=(9000, 1000))  # 72 MB, ratio about 1.1
+    np.savez_compressed(noise, x=values)
+    assert readers.parse_npz(noise.read_bytes(), "noise.npz")["x"].tobytes() == values.tobytes()
