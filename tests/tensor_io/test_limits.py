@@ -6,6 +6,7 @@ the quadratic or per-column work they guard against would take minutes at these 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import zipfile
@@ -184,8 +185,6 @@ def test_an_npy_row_of_a_million_int8_written_as_csv(tmp_path: Path) -> None:
 
 
 def test_json_of_a_wide_row_is_the_json_of_its_numbers(tmp_path: Path) -> None:
-    import json
-
     path = tmp_path / "z.csv"
     path.write_text(",".join(["0"] * 200_000) + "\n")
     result = invoke(["softmax-grad", str(path), "--labels", "0", "--format", "json"])
@@ -306,3 +305,48 @@ def test_a_small_or_plainly_compressed_archive_is_read(tmp_path: Path) -> None:
     values = np.random.default_rng(6).normal(size=(9000, 1000))  # 72 MB, ratio about 1.1
     np.savez_compressed(noise, x=values)
     assert readers.parse_npz(noise.read_bytes(), "noise.npz")["x"].tobytes() == values.tobytes()
+
+
+# --- large models ------------------------------------------------------------------------
+
+
+def test_a_stack_of_more_than_ten_thousand_layers_is_refused(tmp_path: Path) -> None:
+    net = tmp_path / "net.json"
+    net.write_text(json.dumps([{"kernel": 1}] * 10_001))
+    err = assert_clean_error(invoke(["conv-shape", "--net", str(net), "--input", "8x8"]))
+    assert "holds 10,001 layers, more than the 10,000 hw3 reads in one stack" in err
+    net.write_text(json.dumps([{"kernel": 1}] * 10_000))
+    result = invoke(["conv-shape", "--net", str(net), "--input", "8x8"])
+    assert (result.exit_code, result.stdout) == (0, "8x8\n")  # a 1x1 kernel keeps the size
+
+
+def test_a_printed_model_of_more_than_100_000_modules_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "m.txt"
+    lines = "".join(f"  ({i}): ReLU()\n" for i in range(100_001))
+    model.write_text(f"Sequential(\n{lines})\n")
+    err = assert_clean_error(invoke(["conv-shape", "--net", str(model), "--input", "8x8"]))
+    assert "line 100002: the model holds more than 100,000 modules" in err
+
+
+def test_a_table_of_more_than_2000_rows_is_refused_and_json_is_not(tmp_path: Path) -> None:
+    net = tmp_path / "net.json"
+    net.write_text(json.dumps([{"kernel": 1}] * 2_001))
+    args = ["conv-shape", "--net", str(net), "--input", "8x8", "--format", "table"]
+    err = assert_clean_error(invoke(args))
+    assert "--format table: the table would have 2,001 rows, more than the 2,000" in err
+    result = invoke([*args[:-1], "json"])
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["layers"]) == 2_001
+
+
+def test_depth_folds_a_long_model_into_a_short_table(tmp_path: Path) -> None:
+    model = tmp_path / "m.txt"
+    block = "".join(f"    ({i}): ReLU()\n" for i in range(1_000))
+    model.write_text(
+        "Net(\n" + "".join(f"  (b{j}): Sequential(\n{block}  )\n" for j in range(3)) + ")\n"
+    )
+    args = ["conv-shape", "--net", str(model), "--input", "8x8", "--format", "table"]
+    assert_clean_error(invoke(args))  # 3,003 rows
+    result = invoke([*args, "--depth", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert "b2: Sequential" in result.stdout
