@@ -6,6 +6,7 @@ the quadratic or per-column work they guard against would take minutes at these 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from hw3cli.errors import InputError
-from hw3cli.tensor_io import engine, readers, writers
+from hw3cli.tensor_io import engine, files, readers, writers
 from tests.conftest import ROOT, assert_clean_error, hw3_executable, invoke
 
 # --- many distinct symbols in one cell ---------------------------------------------------
@@ -350,3 +351,108 @@ def test_depth_folds_a_long_model_into_a_short_table(tmp_path: Path) -> None:
     result = invoke([*args, "--depth", "1"])
     assert result.exit_code == 0, result.stderr
     assert "b2: Sequential" in result.stdout
+
+
+# --- every reader: a result or an InputError, whatever the bytes ---------------------------
+
+CSV_TEXT = st.lists(
+    st.sampled_from([*'0123456789.,;|\t -+eE\n\r"#_x\u00a7\u2028', "inf", "nan", "1e999"]),
+    max_size=60,
+).map("".join)
+
+
+def _read_or_refuse(data: bytes, fmt: str) -> None:
+    """Read ``data`` as ``fmt``: finite float64 arrays, or an InputError (nothing else)."""
+    try:
+        if fmt == "csv":
+            matrix, _ = readers.parse_csv(data, "x.csv")
+            values = [matrix]
+        elif fmt == "json":
+            values = [readers.to_array(files.parse_json(data, "x.json"), "x.json")]
+        elif fmt == "npy":
+            values = [readers.parse_npy(data, "x.npy")]
+        else:
+            values = list(readers.parse_npz(data, "x.npz").values())
+    except InputError as e:
+        assert str(e).strip()
+        return
+    for value in values:
+        assert value.dtype == np.float64 and value.size and np.isfinite(value).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(CSV_TEXT, st.booleans())
+def test_csv_reader_reads_or_refuses_any_text(text: str, careful: bool) -> None:
+    if careful:  # the reader used where polars cannot run
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(engine, "polars_module", lambda: None)
+            _read_or_refuse(text.encode(), "csv")
+    else:
+        _read_or_refuse(text.encode(), "csv")
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**400), 10**400),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=3),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(JSON_VALUES.map(lambda v: json.dumps(v).encode()), st.binary(max_size=40)))
+def test_json_reader_reads_or_refuses_any_document(data: bytes) -> None:
+    _read_or_refuse(data, "json")
+
+
+def _npy(header: dict[str, object], body: bytes) -> bytes:
+    text = repr(header).encode("latin1")
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + body
+
+
+NPY_HEADERS = st.fixed_dictionaries(
+    {
+        "descr": st.sampled_from(["<f8", "<i1", "|b1", "<c16", "|O", "<U3", "<f2", ">i4", "x"]),
+        "fortran_order": st.sampled_from([False, True, 0]),
+        "shape": st.lists(st.integers(-1, 4), max_size=3).map(tuple),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.builds(_npy, NPY_HEADERS, st.binary(max_size=64)), st.binary(max_size=64)))
+def test_npy_reader_reads_or_refuses_any_file(data: bytes) -> None:
+    _read_or_refuse(data, "npy")
+
+
+def _zip(members: list[tuple[str, bytes]], compression: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, body in members:
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+NPZ_MEMBERS = st.lists(
+    st.tuples(
+        st.sampled_from(["x.npy", "y.npy", "x.txt", "dir/"]),
+        st.one_of(st.builds(_npy, NPY_HEADERS, st.binary(max_size=64)), st.binary(max_size=32)),
+    ),
+    max_size=3,
+    unique_by=lambda member: member[0],
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.builds(
+        _zip, NPZ_MEMBERS, st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    ).flatmap(lambda z: st.sampled_from([z, z[: len(z) // 2], z[:-5]]))
+)
+def test_npz_reader_reads_or_refuses_any_archive(data: bytes) -> None:
+    _read_or_refuse(data, "npz")
