@@ -19,6 +19,7 @@ from hw3cli.tensor_io.engine import attempt
 from hw3cli.tensor_io.jsontext import dumps
 
 BLOCK_ROWS = 8192  # rows written at a time: a few MB of text, whatever the input
+BLOCK_VALUES = BLOCK_ROWS * 32  # and at most this many values, but for a wider row
 
 
 def jsonable(value: Any) -> Any:
@@ -60,8 +61,9 @@ def iter_csv_blocks(
         yield ",".join(csv_cell(h) for h in header) + "\n"
     for block in blocks:
         rows = block.reshape(-1, 1) if block.ndim == 1 else block
-        for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
-            yield _csv_block(rows[start : start + BLOCK_ROWS])
+        step = max(1, min(BLOCK_ROWS, BLOCK_VALUES // max(rows.shape[1], 1)))
+        for start in range(0, rows.shape[0], step):  # a few MB of text at a time
+            yield _csv_block(rows[start : start + step])
 
 
 def _csv_block(block: npt.NDArray[Any]) -> str:
@@ -87,14 +89,13 @@ WIDE_COLUMNS = 1024  # wider rows are written as one column, then joined (see be
 def _wide_csv_block(pl: Any, values: npt.NDArray[np.float64]) -> str:
     """Rows of many columns as CSV lines: polars writes every value of the block as one
     column (a DataFrame of a column per matrix column is slow beyond a few thousand),
-    one value a line, and each row's lines are joined by commas: the same text."""
+    one value a line, and the line ends within each row become commas: the same text,
+    with no Python object per value."""
     flat = pl.DataFrame({"v": np.ascontiguousarray(values).ravel()})
-    cells = flat.write_csv(include_header=False).split("\n")
-    width = values.shape[1]
-    return "".join(
-        ",".join(cells[start : start + width]) + "\n"
-        for start in range(0, values.shape[0] * width, width)
-    )
+    text = np.frombuffer(flat.write_csv(include_header=False).encode("ascii"), np.uint8).copy()
+    ends = np.flatnonzero(text == ord("\n")).reshape(values.shape[0], values.shape[1])
+    text[ends[:, :-1]] = ord(",")
+    return bytes(text).decode("ascii")
 
 
 def csv_cell(text: str) -> str:
