@@ -121,17 +121,22 @@ def writing_stdout() -> Iterator[None]:
         raise write_failed(e, "stdout") from None
 
 
-def write_text(text: str, output: str | None, stream: IO[str] | None = None) -> None:
-    """Write ``text`` to stdout (``output`` None or ``-``) or atomically to a file."""
+def write_text(text: str | list[str], output: str | None, stream: IO[str] | None = None) -> None:
+    """Write ``text`` (or its pieces, in order) to stdout (``output`` None or ``-``) or
+    atomically to a file."""
+    pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
         out = stream if stream is not None else sys.stdout
         with writing_stdout():
-            out.write(text)
+            for piece in pieces:
+                out.write(piece)
             out.flush()
         return
-    from hw3cli.tensor_io.atomic import write_atomic
+    from hw3cli.tensor_io.atomic import atomic_output
 
-    write_atomic(output, text.encode("utf-8"))
+    with atomic_output(output) as f:
+        for piece in pieces:
+            f.write(piece.encode("utf-8"))
 
 
 MAX_TABLE_ROWS = 2_000  # rows of a table drawn for people (a few seconds of drawing)

@@ -16,16 +16,18 @@ import numpy.typing as npt
 
 from hw3cli.errors import InputError, escaped
 from hw3cli.tensor_io.engine import attempt
-from hw3cli.tensor_io.jsontext import dumps
+from hw3cli.tensor_io.jsontext import dumps, dumps_pieces
 
 BLOCK_ROWS = 8192  # rows written at a time: a few MB of text, whatever the input
 BLOCK_VALUES = BLOCK_ROWS * 32  # and at most this many values, but for a wider row
 
 
 def jsonable(value: Any) -> Any:
-    """Arrays and NumPy scalars as plain lists and Python numbers."""
+    """NumPy scalars as Python numbers, mappings and tuples walked; arrays are left to
+    `hw3cli.tensor_io.jsontext`, which makes each a list only when it writes it (so that
+    one array at a time is held as Python numbers)."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
@@ -37,6 +39,11 @@ def jsonable(value: Any) -> Any:
 
 def json_text(obj: Mapping[str, Any]) -> str:
     return dumps(jsonable(obj))
+
+
+def json_pieces(obj: Mapping[str, Any]) -> list[str]:
+    """`json_text` in pieces (`dumps_pieces`): one entry of the object each."""
+    return dumps_pieces(jsonable(obj))
 
 
 def _format_row(row: Sequence[float]) -> str:

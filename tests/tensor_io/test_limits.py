@@ -456,3 +456,34 @@ NPZ_MEMBERS = st.lists(
 )
 def test_npz_reader_reads_or_refuses_any_archive(data: bytes) -> None:
     _read_or_refuse(data, "npz")
+
+
+# --- JSON output in pieces ---------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=3),
+        st.one_of(
+            arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 3)), elements=finite),
+            arrays(np.float64, st.integers(1, 4), elements=finite),
+            finite,
+            st.none(),
+            st.lists(st.integers(), max_size=3),
+        ),
+        max_size=4,
+    )
+)
+def test_json_in_pieces_is_the_json_text(obj: dict[str, object]) -> None:
+    pieces = writers.json_pieces(obj)
+    assert "".join(pieces) == writers.json_text(obj)
+    back = json.loads("".join(pieces))
+    for key, value in obj.items():
+        expected = value.tolist() if isinstance(value, np.ndarray) else value
+        assert back[key] == expected
+
+
+def test_json_in_pieces_refuses_before_anything_is_written() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        writers.json_pieces({"a": np.zeros(3), "b": np.array([1.0, np.inf])})
