@@ -966,7 +966,7 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
                     where=source,
                     hint="give a part of the data at a time",
                 )
-            _refuse_bomb(unpacked, len(data), source)
+            _refuse_bomb(members, len(data), source)
             out: dict[str, Any] = {}
             for name, info in members.items():
                 place = f"{source}: {name}"
@@ -991,22 +991,35 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
 
 NPZ_MAX_RATIO = 100  # unpacked bytes per byte of archive, beyond NPZ_FREE_BYTES
 NPZ_FREE_BYTES = 64 << 20  # an archive may unpack to this much whatever its ratio
+NPZ_MAX_INFLATED = 512 << 20  # what compressed members may unpack to, in all
 
 
-def _refuse_bomb(unpacked: int, packed: int, source: str) -> None:
+def _refuse_bomb(members: dict[str, zipfile.ZipInfo], packed: int, source: str) -> None:
     """An InputError for an archive that unpacks to more than `NPZ_FREE_BYTES` and more
-    than `NPZ_MAX_RATIO` times its own size (a zip bomb): checked from the sizes its
-    directory declares, before anything is unpacked (each member's size is checked
-    against its header's shape as it is read)."""
-    if unpacked <= NPZ_FREE_BYTES or unpacked <= NPZ_MAX_RATIO * packed:
-        return
-    raise InputError(
-        f"unpacks to {unpacked:,} bytes, {unpacked // max(packed, 1):,} times its own size; "
-        f"hw3 unpacks at most {NPZ_MAX_RATIO} times an archive's size (beyond "
-        f"{NPZ_FREE_BYTES >> 20} MiB)",
-        where=source,
-        hint="a zip bomb? If not, save the arrays with np.savez (uncompressed) or np.save",
+    than `NPZ_MAX_RATIO` times its own size (a zip bomb), or whose compressed members
+    unpack to more than `NPZ_MAX_INFLATED` (memory a small file cannot announce): checked
+    from the sizes its directory declares, before anything is unpacked (each member's
+    size is checked against its header's shape as it is read)."""
+    unpacked = sum(info.file_size for info in members.values())
+    hint = "a zip bomb? If not, save the arrays with np.savez (uncompressed) or np.save"
+    if unpacked > NPZ_FREE_BYTES and unpacked > NPZ_MAX_RATIO * packed:
+        raise InputError(
+            f"unpacks to {unpacked:,} bytes, {unpacked // max(packed, 1):,} times its own "
+            f"size; hw3 unpacks at most {NPZ_MAX_RATIO} times an archive's size (beyond "
+            f"{NPZ_FREE_BYTES >> 20} MiB)",
+            where=source,
+            hint=hint,
+        )
+    inflated = sum(
+        info.file_size for info in members.values() if info.compress_type != zipfile.ZIP_STORED
     )
+    if inflated > NPZ_MAX_INFLATED:
+        raise InputError(
+            f"its compressed arrays unpack to {inflated:,} bytes; hw3 unpacks at most "
+            f"{NPZ_MAX_INFLATED >> 20} MiB from compressed members",
+            where=source,
+            hint=hint,
+        )
 
 
 def _npz_members(archive: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:

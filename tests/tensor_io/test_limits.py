@@ -487,3 +487,19 @@ def test_json_in_pieces_is_the_json_text(obj: dict[str, object]) -> None:
 def test_json_in_pieces_refuses_before_anything_is_written() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         writers.json_pieces({"a": np.zeros(3), "b": np.array([1.0, np.inf])})
+
+
+def test_compressed_members_unpack_to_at_most_a_bound_whatever_the_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "NPZ_MAX_INFLATED", 1 << 20)
+    values = np.random.default_rng(7).normal(size=(200, 1000))  # 1.6 MB, ratio about 1.1
+    compressed, stored = tmp_path / "c.npz", tmp_path / "s.npz"
+    np.savez_compressed(compressed, x=values)
+    np.savez(stored, x=values)
+    with pytest.raises(InputError) as e:
+        readers.parse_npz(compressed.read_bytes(), "c.npz")
+    assert str(e.value).startswith("c.npz: its compressed arrays unpack to 1,600,128 bytes")
+    assert "hw3 unpacks at most 1 MiB from compressed members" in str(e.value)
+    # stored members are as large as the file, which the input limit already bounds
+    assert readers.parse_npz(stored.read_bytes(), "s.npz")["x"].tobytes() == values.tobytes()
