@@ -125,7 +125,10 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def size_text(n_bytes: int) -> str:
-    """A size in a message: ``1.3 kB``, ``256.0 MB``, ``2.1 GB``."""
+    """A size in a message: ``1.3 kB``, ``256.0 MB``, ``2.1 GB``; a count beyond what a
+    float holds (a model of thousand-digit axes) as its power of ten."""
+    if n_bytes.bit_length() > 1000:
+        return f"more than 10^{int((n_bytes.bit_length() - 1) * 0.30102999566398)} bytes"
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n_bytes >= scale:
             return f"{n_bytes / scale:,.1f} {unit}"

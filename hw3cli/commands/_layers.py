@@ -19,6 +19,7 @@ from typing import Any
 
 from hw3cli.commands._options import parse_ints, parse_padding
 from hw3cli.core.conv import LayerSpec
+from hw3cli.core.network import check_layer_count
 from hw3cli.errors import InputError, refuse_unknown
 from hw3cli.tensor_io.files import parse_json, read_bytes
 
@@ -257,6 +258,7 @@ def _json_layers(path: str, data: bytes) -> list[dict[str, Any]]:
         )
     if not parsed:
         raise InputError("the list of layers is empty", where=f"--net {path}")
+    check_layer_count(len(parsed), f"--net {path}")
     for index, layer in enumerate(parsed):
         if not isinstance(layer, dict):
             raise InputError(

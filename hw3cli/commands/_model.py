@@ -138,7 +138,11 @@ def run_whole(run: ModelRun, shape: Shape, batch: int, opts: ModelOptions) -> No
     try:
         result = run(shape, batch, seen)
     except InputError:
-        if resolved == "table" and seen and opts.output in (None, "-"):
+        if (
+            resolved == "table"
+            and 0 < len(seen) <= formats.MAX_TABLE_ROWS
+            and opts.output in (None, "-")
+        ):
             _show_before(shape, batch, seen, opts.depth)
         raise
     from hw3cli.commands._profile import model_profile, report

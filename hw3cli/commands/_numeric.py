@@ -247,7 +247,7 @@ def write_result(
     progress.stop()  # the reading is over: the bar goes before the data comes
     to_file = output is not None and output != "-"
     if fmt == "json":
-        formats.write_text(writers.json_text(out.json_obj(extra or {})), output)
+        formats.write_text(writers.json_pieces(out.json_obj(extra or {})), output)
     elif fmt == "csv":
         writers.check_csv_shape(out.matrix_shape)
         lines = writers.iter_csv_blocks(out.matrix(), out.header)

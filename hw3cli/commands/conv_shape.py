@@ -614,6 +614,9 @@ def _stack_specs(net_file: str | None, layer_specs: tuple[str, ...]) -> Any:
     specs = read_net_or_model(net_file) if net_file is not None else []
     if not isinstance(specs, list):
         return specs
+    from hw3cli.core.network import check_layer_count
+
+    check_layer_count(len(specs) + len(layer_specs), "--net and --layer")
     specs.extend(parse_layer(text, i) for i, text in enumerate(layer_specs))
     return specs
 

@@ -46,6 +46,7 @@ from hw3cli.core.model import (
     Shape,
     Step,
     canonical_kind,
+    check_layer_bounds,
     first_changing,
     leaves_of,
     text,
@@ -392,6 +393,7 @@ class _Run:
         n = dims if dims is not None else len(shape) - 1
         try:
             layer = rule(node, shape, ctx, n)
+            check_layer_bounds(layer, ctx)
             if any(v < 1 for v in layer.output):
                 raise ctx.error(f"gives shape {text(layer.output)}: an axis below 1")
         except InputError as error:

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from hw3cli.core.conv import check_digits
 from hw3cli.errors import InputError
 
 if TYPE_CHECKING:
@@ -157,22 +158,29 @@ class Args:
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
 
-    def whole(self, key: str, default: int | None = None) -> int:
+    def whole(self, key: str, default: int | None = None, least: int | None = None) -> int:
+        """A whole number (of at most `MAX_DIGITS` digits), with ``least``: at least it."""
         value = self.values.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.ctx.error(f"needs a whole number for {key}, got {value!r}")
+        _bounded(value, key, self.ctx)
+        if least is not None and value < least:
+            raise self.ctx.error(f"needs {key} >= {least}, got {key}={value}")
         return value
 
     def ints(self, key: str, n: int, default: Any = None) -> tuple[int, ...]:
         """An int or a tuple of n ints (one per spatial axis)."""
         value = self.values.get(key, default)
         if isinstance(value, int) and not isinstance(value, bool):
+            _bounded(value, key, self.ctx)
             return (value,) * n
         if (
             isinstance(value, (tuple, list))
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
             and len(value) in (1, n)
         ):
+            for v in value:
+                _bounded(v, key, self.ctx)
             return tuple(value) * (n if len(value) == 1 else 1)
         raise self.ctx.error(f"needs {key} as a number or {n} numbers, got {value!r}")
 
@@ -304,6 +312,12 @@ def _flatten(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     start, end = a.whole("start_dim", 1), a.whole("end_dim", -1)
     full = (1, *shape)  # with the batch axis, as PyTorch counts dims
     rank = len(full)
+    for key, dim in (("start_dim", start), ("end_dim", end)):
+        if not -rank <= dim < rank:  # PyTorch: "Dimension out of range"
+            raise ctx.error(
+                f"{key}={dim} is out of range for its {rank}-axis input (batch included): "
+                f"expected {-rank} to {rank - 1}"
+            )
     s, e = start % rank, end % rank
     if s > e:
         raise ctx.error(f"start_dim={start} comes after end_dim={end}")
@@ -329,7 +343,8 @@ def _norm(channels_key: str, affine_key: str, affine_default: bool) -> Rule:
 
 def _group_norm(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("num_groups", "num_channels"), ctx)
-    g, c = a.whole("num_groups"), a.whole("num_channels", shape[0] if shape else None)
+    g = a.whole("num_groups", least=1)
+    c = a.whole("num_channels", shape[0] if shape else None)
     if not shape or shape[0] != c:
         raise ctx.error(
             f"expects {c} channels (num_channels={c}) but receives shape {_text(shape)}",
@@ -372,7 +387,15 @@ def _layer_norm_2d(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
 
 def _prelu(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     a = Args(node, ("num_parameters",), ctx)
-    return Layer(shape, a.whole("num_parameters", 1))
+    count = a.whole("num_parameters", 1, least=1)
+    channels = shape[0] if shape else 1
+    # PyTorch: "Mismatch of parameter numbers and input channel size"
+    if count not in (1, channels):
+        raise ctx.error(
+            f"has num_parameters={count}, but one weight a channel needs {channels}",
+            hint=f"set num_parameters=1 (one shared weight) or {channels}",
+        )
+    return Layer(shape, count)
 
 
 def _same(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
@@ -401,18 +424,36 @@ def _upsample(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
         return Layer((c, *a.ints("size", k)))
     factor = a.get("scale_factor")
     factors = factor if isinstance(factor, (tuple, list)) else (factor,) * k
-    if len(factors) != k or not all(isinstance(f, (int, float)) and f > 0 for f in factors):
-        raise ctx.error(f"needs size or scale_factor, got {factor!r}")
-    return Layer((c, *(math.floor(i * f) for i, f in zip(size, factors, strict=True))))
+    if len(factors) != k or not all(
+        isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < math.inf
+        for f in factors
+    ):
+        raise ctx.error(f"needs size or scale_factor (finite, above 0), got {factor!r}")
+    out = []
+    for i, f in zip(size, factors, strict=True):
+        try:  # in float64, as PyTorch computes floor(input_size * scale_factor)
+            scaled = math.floor(float(i) * f)
+        except OverflowError:  # i * f beyond float64 (about 1.8e308)
+            raise ctx.error(
+                f"scale_factor={f!r} on an axis of {_digits(i)} gives more than about 1.8e308"
+            ) from None
+        out.append(scaled)
+    return Layer((c, *out))
 
 
 def _pad(dims: int) -> Rule:
     def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
         a = Args(node, ("padding", "value"), ctx)
         value = a.get("padding")
-        pads = (value,) * (2 * dims) if isinstance(value, int) else tuple(value or ())
-        if len(pads) != 2 * dims or not all(isinstance(p, int) for p in pads):
+        pads = (value,) * (2 * dims) if isinstance(value, int) else value
+        if (
+            not isinstance(pads, (tuple, list))
+            or len(pads) != 2 * dims
+            or not all(isinstance(p, int) and not isinstance(p, bool) for p in pads)
+        ):
             raise ctx.error(f"needs padding as one number or {2 * dims}, got {value!r}")
+        if len(shape) < dims:
+            raise ctx.error(f"pads the last {dims} axes but receives shape {_text(shape)}")
         out = list(shape)
         for axis in range(dims):  # (left, right) of the last axis first, as PyTorch's F.pad
             out[-1 - axis] += pads[2 * axis] + pads[2 * axis + 1]
@@ -421,6 +462,23 @@ def _pad(dims: int) -> Rule:
         return Layer(tuple(out))
 
     return rule
+
+
+def check_layer_bounds(layer: Layer, ctx: Context) -> None:
+    """The digit bound on what a layer made: its output's size (which bounds each of its
+    axes), its parameter and MAC counts."""
+    for value, what in (
+        (math.prod(layer.output), "the number of values of its output"),
+        (layer.params, "its parameter count"),
+        (layer.macs, "its MAC count"),
+    ):
+        _bounded(value, what, ctx)
+
+
+def _bounded(value: int, what: str, ctx: Context) -> None:
+    """An InputError naming the layer when ``value`` has more than `MAX_DIGITS` digits:
+    one bound on every number the model path takes or makes, as single layers have."""
+    _run(lambda: check_digits(value, what), ctx)
 
 
 def _run(work: Callable[[], Any], ctx: Context) -> Any:
@@ -581,6 +639,12 @@ def first_changing(node: Node) -> Node | None:
 def text(shape: Shape) -> str:
     """A shape in a message: ``64x56x56``."""
     return "x".join(map(str, shape))
+
+
+def _digits(value: int) -> str:
+    """A whole number in a message: itself, or its digit count when long."""
+    digits = str(value)
+    return digits if len(digits) <= 20 else f"{len(digits):,} digits"
 
 
 def _text(shape: Shape) -> str:

@@ -29,6 +29,18 @@ from hw3cli.core.conv import (
 )
 from hw3cli.errors import InputError
 
+MAX_LAYERS = 10_000  # layers of a stack (--net and --layer); real networks have hundreds
+
+
+def check_layer_count(count: int, where: str) -> None:
+    """An InputError for a stack of more than `MAX_LAYERS` layers, before any is run."""
+    if count > MAX_LAYERS:
+        raise InputError(
+            f"holds {count:,} layers, more than the {MAX_LAYERS:,} hw3 reads in one stack",
+            where=where,
+            hint="split the network, and give the output of one part as --input of the next",
+        )
+
 
 @dataclass(frozen=True)
 class Field:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from hw3cli.errors import InputError
+
 EXTENSION_FORMATS = {
     ".json": "json",
     ".csv": "csv",
@@ -119,17 +121,36 @@ def writing_stdout() -> Iterator[None]:
         raise write_failed(e, "stdout") from None
 
 
-def write_text(text: str, output: str | None, stream: IO[str] | None = None) -> None:
-    """Write ``text`` to stdout (``output`` None or ``-``) or atomically to a file."""
+def write_text(text: str | list[str], output: str | None, stream: IO[str] | None = None) -> None:
+    """Write ``text`` (or its pieces, in order) to stdout (``output`` None or ``-``) or
+    atomically to a file."""
+    pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
         out = stream if stream is not None else sys.stdout
         with writing_stdout():
-            out.write(text)
+            for piece in pieces:
+                out.write(piece)
             out.flush()
         return
-    from hw3cli.tensor_io.atomic import write_atomic
+    from hw3cli.tensor_io.atomic import atomic_output
 
-    write_atomic(output, text.encode("utf-8"))
+    with atomic_output(output) as f:
+        for piece in pieces:
+            f.write(piece.encode("utf-8"))
+
+
+MAX_TABLE_ROWS = 2_000  # rows of a table drawn for people (a few seconds of drawing)
+
+
+def refuse_long_table(rows: int) -> None:
+    """An InputError for a table of more than `MAX_TABLE_ROWS` rows, before it is drawn."""
+    if rows > MAX_TABLE_ROWS:
+        raise InputError(
+            f"the table would have {rows:,} rows, more than the {MAX_TABLE_ROWS:,} hw3 draws",
+            where="--format table",
+            hint="give --format json or plain (a printed model: or --depth N, which folds "
+            "deeper layers into their container's row)",
+        )
 
 
 def write_table(render: Callable[[IO[str], bool], None], output: str | None) -> None:

@@ -103,9 +103,9 @@ def render_model_table(
     from rich.table import Table
 
     from hw3cli.output.console import Text, make_console, print_fitting
+    from hw3cli.output.formats import refuse_long_table
     from hw3cli.output.numbers import count
 
-    console = make_console(stream, colour)
     kinds = {name: kind for name, kind, _ in result.containers}
     shown = leaves if leaves is not None else result.leaves
     label = count_label(found)
@@ -116,6 +116,8 @@ def render_model_table(
         dict(zip((leaf.name for leaf in shown), found.layer_saved, strict=False)) if found else {}
     )
     rows = _folded(shown, depth, kinds)
+    refuse_long_table(len(rows))
+    console = make_console(stream, colour)
 
     def build(compact: bool) -> Table:
         table = Table(title=title or "model summary", title_justify="left")

@@ -111,8 +111,10 @@ def render_stack_table(
     from rich.table import Table
 
     from hw3cli.output.console import Text, make_console, print_fitting
+    from hw3cli.output.formats import refuse_long_table
     from hw3cli.output.numbers import count
 
+    refuse_long_table(len(stack.layers))
     console = make_console(stream, colour)
     names = layout_name(len(stack.input), layout)
     counts = found.layer_counts if found is not None else [la.result.macs for la in stack.layers]

@@ -1,7 +1,8 @@
 """JSON text for people and programs: objects indented, arrays of numbers on one line.
 
 Floats are written by Python's ``repr`` (through ``json``): the shortest text that reads
-back as the identical float64.
+back as the identical float64. A NumPy array (anything with ``tolist``) is written as
+its list, made when it is written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,25 @@ def dumps(obj: Any, indent: int = 2) -> str:
     return _dumps(obj, indent, 0) + "\n"
 
 
+def dumps_pieces(obj: Any, indent: int = 2) -> list[str]:
+    """`dumps` of ``obj`` as pieces whose concatenation is its text: an object's entries
+    each a piece, so that output of several large arrays is written piece by piece and
+    never held twice (joined, then encoded). All are made before the caller writes any:
+    a refused value (a non-finite float) leaves nothing half written."""
+    if not isinstance(obj, dict) or not obj:
+        return [dumps(obj, indent)]
+    pad = " " * indent
+    pieces = ["{\n"]
+    for i, (key, value) in enumerate(obj.items()):
+        lead = ",\n" if i else ""
+        pieces.append(f"{lead}{pad}{json.dumps(str(key))}: {_dumps(value, indent, 1)}")
+    pieces.append("\n}\n")
+    return pieces
+
+
 def _dumps(obj: Any, step: int, level: int) -> str:
+    if hasattr(obj, "tolist"):  # an array, made a list as it is written
+        obj = obj.tolist()
     pad = " " * (step * (level + 1))
     end = " " * (step * level)
     if isinstance(obj, dict):
@@ -27,7 +46,8 @@ def _dumps(obj: Any, step: int, level: int) -> str:
         return "{\n" + ",\n".join(items) + "\n" + end + "}"
     if isinstance(obj, (list, tuple)):
         if all(isinstance(v, _INLINE) for v in obj):
-            return "[" + ", ".join(json.dumps(v, allow_nan=False) for v in obj) + "]"
+            # one call: json's C encoder, not a call per number
+            return json.dumps(list(obj), allow_nan=False, separators=(", ", ": "))
         items = [pad + _dumps(v, step, level + 1) for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + end + "]"
     return json.dumps(obj, allow_nan=False)

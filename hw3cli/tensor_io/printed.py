@@ -27,6 +27,7 @@ from hw3cli.errors import InputError
 
 MAX_DEPTH = 100  # levels of modules, the root being level 1
 MAX_REPEATED = 10_000  # modules that the "N x" shorthands stand for, in all
+MAX_MODULES = 100_000  # modules below the root in all, containers and repeats included
 MAX_BRACKETS = 32  # brackets nested inside one argument list; PyTorch prints 2 at most
 INDENT = 2  # spaces per level, as nn.Module.__repr__ adds them
 MAX_ARGUMENTS = 1_000  # arguments of one module; PyTorch prints a dozen at most
@@ -177,6 +178,7 @@ class _Reader:
         self.stack: list[_Frame] = []
         self.root: Module | None = None
         self.repeated = 0  # modules in "N x" groups so far, once each (nested ones too)
+        self.modules = 0  # modules below the root closed so far, repeats expanded
         self.cache: dict[str, Any] = {}  # value text -> its (immutable) literal
         self.mutable = 0  # literals read so far that hold a list (and so are not cached)
         # argument-list text -> its (immutable) literals, positional and keyword
@@ -396,6 +398,14 @@ class _Reader:
                 )
             modules = [module._replace(name=str(first))]
             modules += [_copy(module, str(first + i)) for i in range(1, count)]
+        if self.stack:  # the root is not counted; its children were, as they closed
+            self.modules += size - frame.size + 1
+        if self.modules > MAX_MODULES:
+            raise self.fail(
+                f"the model holds more than {MAX_MODULES:,} modules, the most hw3 reads",
+                frame.line,
+                hint="real networks hold hundreds to a few thousand: give a part of the model",
+            )
         if not self.stack:
             self.root = module
             return

@@ -125,7 +125,7 @@ def read_csv_rows(
     size = PIECE_BYTES
     if source.size is not None and source.size <= WHOLE_BYTES:
         size = max(size, source.size + 1)  # one piece: polars parses it on every core
-    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size)
+    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size, source.name)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:
@@ -285,9 +285,11 @@ def _looks_numeric(cell: str) -> bool:
     """A number, a number with a decimal comma, or only such numbers joined by some other
     delimiter (``1|2``; but not a name such as ``feature 1``)."""
     text = cell.strip()
-    return _numberish(text) or any(
-        len(parts) >= 2 and all(map(_numberish, parts)) for _, parts in _splits(text)
-    )
+    if _numberish(text):
+        return True
+    if _SPLITTER.search(text) is None or len(set(_FOREIGN.findall(text))) > 1:
+        return False  # nothing to split at, or a foreign character left inside a part
+    return any(len(parts) >= 2 and all(map(_numberish, parts)) for _, parts in _splits(text))
 
 
 def _numberish(text: str) -> bool:
@@ -295,15 +297,51 @@ def _numberish(text: str) -> bool:
     return _is_number(text) or _DECIMAL_COMMA.fullmatch(text) is not None
 
 
+# Characters a number (``float``, or with a decimal comma) can hold: letters and digits
+# (``inf``, ``1e5``), ``.+-_,`` and whitespace. Any other character is "foreign".
+_FOREIGN = re.compile(r"[^\w\s.+,-]")
+_NUMBER_CHARS = re.compile(r"[\w\s.+,-]+")
+_SPACE = re.compile(r"\s")
+_SPLITTER = re.compile(r"[^\w.+-]|_")  # a character `_splits` may split at
+
+
 def _splits(text: str) -> Iterator[tuple[str, list[str]]]:
-    """For each character of ``text`` that could be a delimiter (not a digit, a letter,
-    ``.``, ``+`` or ``-``), the non-blank parts it splits ``text`` into (any whitespace
-    character splits at runs of whitespace)."""
-    for ch in dict.fromkeys(text):
-        if ch.isalnum() or ch in ".+-":
-            continue
+    """For each character of ``text`` that could be a delimiter splitting off a number
+    (`_split_chars`), in the order they first appear, the non-blank parts it splits
+    ``text`` into (any whitespace character splits at runs of whitespace)."""
+    for ch in _split_chars(text):
         parts = text.split() if ch.isspace() else text.split(ch)
         yield ch, [p.strip() for p in parts if p.strip()]
+
+
+def _split_chars(text: str) -> list[str]:
+    """The characters that split ``text`` into parts of which at least one is a number
+    (not a digit, a letter, ``.``, ``+`` or ``-``), in the order they first appear.
+
+    Found in one pass, whatever the number of distinct characters: a part holding no
+    foreign character (`_FOREIGN`) lies within one run of number characters, so a
+    foreign character gives a number part only where it stands on both sides of such a
+    run that is a number (or on one side, the other being an end of ``text``). ``,``,
+    ``_`` and whitespace, which numbers may hold, are taken when present. Splitting by
+    the first foreign one found leaves at least two parts whenever ``text`` holds another
+    foreign character, so that a caller looking for the first useful split tries at
+    most four."""
+    found: set[str] = {ch for ch in ",_" if ch in text}
+    space = _SPACE.search(text)
+    if space is not None:
+        found.add(space.group())
+    for run in _NUMBER_CHARS.finditer(text):
+        if not _numberish(run.group().strip()):
+            continue
+        left = text[run.start() - 1] if run.start() else ""
+        right = text[run.end()] if run.end() < len(text) else ""
+        if left == right or not (left and right):
+            found.add(left or right)
+    found.discard("")
+    if len(found) <= 1:
+        return list(found)
+    order = {ch: i for i, ch in enumerate(dict.fromkeys(text))}
+    return sorted(found, key=order.__getitem__)
 
 
 def _rows(text: str, source: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -362,7 +400,7 @@ def parse_csv(
     pieces cut at line ends (`csv_pieces`), as a streamed input is.
     """
     reader = CsvPieces(source, delimiter)
-    blocks = [reader.parse(piece, offset) for piece, offset in csv_pieces([data])]
+    blocks = [reader.parse(piece, offset) for piece, offset in csv_pieces([data], None, source)]
     return reader.finish(blocks), reader.header
 
 
@@ -371,31 +409,70 @@ WHOLE_BYTES = 64 << 20  # a file up to this size is parsed in one piece (faster)
 
 
 def csv_pieces(
-    chunks: Iterable[bytes], piece_bytes: int | None = None
+    chunks: Iterable[bytes], piece_bytes: int | None = None, source: str = "input"
 ) -> Iterator[tuple[bytes, int]]:
     """The text of ``chunks`` in pieces of at most about ``piece_bytes`` (`PIECE_BYTES`)
     that end at a line end (a longer line is one piece): (piece, its first byte's
-    offset in the text)."""
+    offset in the text). A line longer than `MAX_LINE_BYTES` is an InputError as soon as
+    it is (an endless line on a pipe); the unfinished line is kept as the chunks that
+    hold it, joined once when it ends."""
     piece_bytes = piece_bytes or PIECE_BYTES
-    carry = b""
+    carry: list[bytes | memoryview] = []  # the unfinished line: it holds no line end
+    carried = 0
     offset = 0
+    lines = 0  # line ends before the next piece
     for chunk in chunks:
         view = memoryview(chunk)
         start = 0
         while True:
-            limit = min(len(chunk), start + max(piece_bytes - len(carry), 1))
+            limit = min(len(chunk), start + max(piece_bytes - carried, 1))
             cut = chunk.rfind(b"\n", start, limit) + 1
             if cut <= start and limit < len(chunk):  # a line longer than a piece
                 cut = chunk.find(b"\n", limit) + 1
             if cut <= start:
                 break
-            piece = b"".join((carry, view[start:cut]))  # one copy
+            piece = b"".join((*carry, view[start:cut]))  # one copy
+            _refuse_long_lines(piece, lines, source)
             yield piece, offset
             offset += len(piece)
-            carry, start = b"", cut
-        carry = b"".join((carry, view[start:]))
+            lines += piece.count(b"\n")
+            carry, carried, start = [], 0, cut
+        if start < len(chunk):
+            carry.append(view[start:])
+            carried += len(chunk) - start
+            if carried > MAX_LINE_BYTES:
+                raise _long_line(lines + 1, source)
     if carry:
-        yield carry, offset
+        piece = b"".join(carry)
+        _refuse_long_lines(piece, lines, source)
+        yield piece, offset
+
+
+MAX_LINE_BYTES = 16 << 20  # the longest CSV line: 8,388,608 values of one digit
+
+
+def _long_line(row: int, source: str) -> InputError:
+    return InputError(
+        f"is longer than {MAX_LINE_BYTES >> 20} MiB of text, the longest row hw3 reads "
+        f"(at most {MAX_LINE_BYTES // 2:,} values)",
+        where=f"{source}, row {row}",
+        hint="give one sample a row (a column of values is read whatever its length), "
+        "or the array as an .npy file",
+    )
+
+
+def _refuse_long_lines(piece: bytes, lines: int, source: str) -> None:
+    """An InputError for the first line of ``piece`` longer than `MAX_LINE_BYTES`
+    (``lines`` line ends came before it). Such a line covers a whole window of half that
+    size with no line end, so that a few searches, one a window, find it."""
+    step = MAX_LINE_BYTES // 2
+    for k in range(0, len(piece) - MAX_LINE_BYTES, step):
+        if piece.find(b"\n", k, k + step) >= 0:
+            continue
+        left = piece.rfind(b"\n", 0, k) + 1
+        right = piece.find(b"\n", k)
+        if (right if right >= 0 else len(piece)) - left > MAX_LINE_BYTES:
+            raise _long_line(lines + piece.count(b"\n", 0, left) + 1, source)
 
 
 class CsvPieces:
@@ -515,24 +592,46 @@ def _fast_csv(
         width = len(cells)
         if not any(_looks_numeric(c) for c in cells):
             header = tuple(c.strip() for c in cells)
-    frame = attempt(
-        lambda pl: pl.read_csv(
-            data,
-            has_header=False,
-            skip_rows=1 if header is not None else 0,
-            separator=delimiter,
-            quote_char=None,
-            schema={f"c{i}": pl.Float64 for i in range(width)},
+    skip = 1 if header is not None else 0
+    if width > WIDE_COLUMNS:
+        matrix = attempt(lambda pl: _wide_rows(pl, data, skip, delimiter, width))
+    else:
+        frame = attempt(
+            lambda pl: pl.read_csv(
+                data,
+                has_header=False,
+                skip_rows=skip,
+                separator=delimiter,
+                quote_char=None,
+                schema={f"c{i}": pl.Float64 for i in range(width)},
+            )
         )
-    )
-    if frame is None:
+        # in C order, as every other reader gives: the sums of the maths then add in the
+        # same order whatever the input format
+        matrix = None if frame is None else np.ascontiguousarray(frame.to_numpy(), np.float64)
+    if matrix is None:
         return None
-    # in C order, as every other reader gives: the sums of the maths then add in the
-    # same order whatever the input format
-    matrix = np.ascontiguousarray(frame.to_numpy(), dtype=np.float64)
     if (header is None and matrix.shape[0] < 1) or not np.isfinite(matrix).all():
         return None
     return matrix, header, delimiter
+
+
+WIDE_COLUMNS = 1024  # wider rows are read line by line (a polars schema per column is slow)
+
+
+def _wide_rows(pl: Any, data: bytes, skip: int, delimiter: str, width: int) -> Array | None:
+    """Rows of ``width`` numbers, each line split by polars as one string: the same
+    numbers as a schema of ``width`` Float64 columns gives (a strict cast refuses what
+    ``float`` refuses), in time linear in the text whatever the width. None for a line
+    of another width (a blank line included); a cell that is not a number raises."""
+    lines = data.decode("utf-8").split("\n")[skip:]
+    if lines and not lines[-1]:
+        lines.pop()
+    cells = pl.Series(lines, dtype=pl.String).str.strip_chars_end("\r").str.split(delimiter)
+    if not len(cells) or (cells.list.len() != width).any():
+        return None
+    values = cells.explode().cast(pl.Float64, strict=True).to_numpy()
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(len(lines), width)
 
 
 def _refuse_mixed_first_row(row: list[str], source: str, line: int, delimiter: str) -> None:
@@ -867,6 +966,7 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
                     where=source,
                     hint="give a part of the data at a time",
                 )
+            _refuse_bomb(members, len(data), source)
             out: dict[str, Any] = {}
             for name, info in members.items():
                 place = f"{source}: {name}"
@@ -887,6 +987,39 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
         raise
     except Exception as e:  # noqa: BLE001 - zipfile and zlib raise several kinds for a bad file
         raise InputError(f"not a readable .npz file ({e})", where=source) from None
+
+
+NPZ_MAX_RATIO = 100  # unpacked bytes per byte of archive, beyond NPZ_FREE_BYTES
+NPZ_FREE_BYTES = 64 << 20  # an archive may unpack to this much whatever its ratio
+NPZ_MAX_INFLATED = 512 << 20  # what compressed members may unpack to, in all
+
+
+def _refuse_bomb(members: dict[str, zipfile.ZipInfo], packed: int, source: str) -> None:
+    """An InputError for an archive that unpacks to more than `NPZ_FREE_BYTES` and more
+    than `NPZ_MAX_RATIO` times its own size (a zip bomb), or whose compressed members
+    unpack to more than `NPZ_MAX_INFLATED` (memory a small file cannot announce): checked
+    from the sizes its directory declares, before anything is unpacked (each member's
+    size is checked against its header's shape as it is read)."""
+    unpacked = sum(info.file_size for info in members.values())
+    hint = "a zip bomb? If not, save the arrays with np.savez (uncompressed) or np.save"
+    if unpacked > NPZ_FREE_BYTES and unpacked > NPZ_MAX_RATIO * packed:
+        raise InputError(
+            f"unpacks to {unpacked:,} bytes, {unpacked // max(packed, 1):,} times its own "
+            f"size; hw3 unpacks at most {NPZ_MAX_RATIO} times an archive's size (beyond "
+            f"{NPZ_FREE_BYTES >> 20} MiB)",
+            where=source,
+            hint=hint,
+        )
+    inflated = sum(
+        info.file_size for info in members.values() if info.compress_type != zipfile.ZIP_STORED
+    )
+    if inflated > NPZ_MAX_INFLATED:
+        raise InputError(
+            f"its compressed arrays unpack to {inflated:,} bytes; hw3 unpacks at most "
+            f"{NPZ_MAX_INFLATED >> 20} MiB from compressed members",
+            where=source,
+            hint=hint,
+        )
 
 
 def _npz_members(archive: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:

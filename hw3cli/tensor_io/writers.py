@@ -16,15 +16,18 @@ import numpy.typing as npt
 
 from hw3cli.errors import InputError, escaped
 from hw3cli.tensor_io.engine import attempt
-from hw3cli.tensor_io.jsontext import dumps
+from hw3cli.tensor_io.jsontext import dumps, dumps_pieces
 
 BLOCK_ROWS = 8192  # rows written at a time: a few MB of text, whatever the input
+BLOCK_VALUES = BLOCK_ROWS * 32  # and at most this many values, but for a wider row
 
 
 def jsonable(value: Any) -> Any:
-    """Arrays and NumPy scalars as plain lists and Python numbers."""
+    """NumPy scalars as Python numbers, mappings and tuples walked; arrays are left to
+    `hw3cli.tensor_io.jsontext`, which makes each a list only when it writes it (so that
+    one array at a time is held as Python numbers)."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
@@ -36,6 +39,11 @@ def jsonable(value: Any) -> Any:
 
 def json_text(obj: Mapping[str, Any]) -> str:
     return dumps(jsonable(obj))
+
+
+def json_pieces(obj: Mapping[str, Any]) -> list[str]:
+    """`json_text` in pieces (`dumps_pieces`): one entry of the object each."""
+    return dumps_pieces(jsonable(obj))
 
 
 def _format_row(row: Sequence[float]) -> str:
@@ -60,8 +68,9 @@ def iter_csv_blocks(
         yield ",".join(csv_cell(h) for h in header) + "\n"
     for block in blocks:
         rows = block.reshape(-1, 1) if block.ndim == 1 else block
-        for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
-            yield _csv_block(rows[start : start + BLOCK_ROWS])
+        step = max(1, min(BLOCK_ROWS, BLOCK_VALUES // max(rows.shape[1], 1)))
+        for start in range(0, rows.shape[0], step):  # a few MB of text at a time
+            yield _csv_block(rows[start : start + step])
 
 
 def _csv_block(block: npt.NDArray[Any]) -> str:
@@ -71,11 +80,29 @@ def _csv_block(block: npt.NDArray[Any]) -> str:
     and any failure of polars, fall back to ``repr``."""
     values = np.asarray(block, dtype=np.float64)
     if values.size and np.isfinite(values).all():
-        columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
-        text = attempt(lambda pl: pl.DataFrame(columns).write_csv(include_header=False))
+        if values.shape[1] > WIDE_COLUMNS:
+            text = attempt(lambda pl: _wide_csv_block(pl, values))
+        else:
+            columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
+            text = attempt(lambda pl: pl.DataFrame(columns).write_csv(include_header=False))
         if isinstance(text, str):
             return text
     return "".join(_format_row(r) + "\n" for r in values.tolist())
+
+
+WIDE_COLUMNS = 1024  # wider rows are written as one column, then joined (see below)
+
+
+def _wide_csv_block(pl: Any, values: npt.NDArray[np.float64]) -> str:
+    """Rows of many columns as CSV lines: polars writes every value of the block as one
+    column (a DataFrame of a column per matrix column is slow beyond a few thousand),
+    one value a line, and the line ends within each row become commas: the same text,
+    with no Python object per value."""
+    flat = pl.DataFrame({"v": np.ascontiguousarray(values).ravel()})
+    text = np.frombuffer(flat.write_csv(include_header=False).encode("ascii"), np.uint8).copy()
+    ends = np.flatnonzero(text == ord("\n")).reshape(values.shape[0], values.shape[1])
+    text[ends[:, :-1]] = ord(",")
+    return bytes(text).decode("ascii")
 
 
 def csv_cell(text: str) -> str:
