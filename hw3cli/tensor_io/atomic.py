@@ -9,9 +9,10 @@ A file the command is reading is never written (`hw3cli.tensor_io.guard`).
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -52,7 +53,18 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
     tmp = None
     try:
         with _writing(where):
-            fd, tmp = tempfile.mkstemp(prefix=".hw3-", suffix=".tmp", dir=directory)
+            # The name is held before the file is made (unlike tempfile.mkstemp's, which an
+            # interrupt inside mkstemp loses with the file already there), so the clean-up
+            # below removes the file whenever a signal arrives.
+            for _ in range(100):
+                tmp = _temporary_name(directory)
+                try:
+                    fd = os.open(tmp, _NEW_FILE, 0o600)
+                    break
+                except FileExistsError:  # (someone else's: never removed)
+                    tmp = None
+            else:
+                raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
             with os.fdopen(fd, "wb") as f:
                 yield f
                 f.flush()
@@ -63,6 +75,15 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _temporary_name(directory: str) -> str:
+    """A name ``.hw3-XXXX.tmp`` in ``directory`` for a new file (random, 64 bits)."""
+    return os.path.join(directory, f".hw3-{secrets.token_hex(8)}.tmp")
+
+
+# a new file, never an existing one: the name is the caller's before the file exists
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 def write_atomic(path: str, data: bytes) -> None:
