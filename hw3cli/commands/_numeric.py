@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from hw3cli.core.compare import compare, index_text, report
+from hw3cli.core.compare import Context, combine, compare_blocks, index_text, report
 from hw3cli.core.gradcheck import GradCheck
 from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text
 from hw3cli.output import formats
@@ -208,7 +208,6 @@ class Emission:
     members: Callable[[], Iterable[Member]]
     json_obj: Callable[[dict[str, Any]], Mapping[str, Any]]  # given the extra keys
     table: Callable[[IO[str], bool], None]
-    arrays: Callable[[], Mapping[str, Any]]  # every output by name, for --expect
     document: Callable[[str], str] | None = None  # the derivation: markdown or latex
 
 
@@ -224,18 +223,21 @@ def emit(
     delimiter: str,
     rtol: float,
     atol: float,
+    context: Context | None = None,
 ) -> None:
     """The shared end of the numeric commands: the --expect file read (and refused if
     bad) before anything is written, the result written, then the verdicts of --check
-    and --expect (`finish`)."""
+    and --expect (`finish`), the comparison block by block against the output's
+    members, in bounded memory."""
     extra: dict[str, Any] = {}
     if check is not None:
         extra["check"] = check_json(check)
     words_out(explanation, fmt, extra)
-    computed = out.arrays() if expect is not None else {}
-    expected = load_expect(expect, computed, emitted, delimiter=delimiter)
+    names = [name for name, _, _ in out.members()] if expect is not None else []
+    expected = load_expect(expect, names, emitted, delimiter=delimiter)
     write_result(fmt, output, out, extra)
-    finish(check, run_expect(expect, expected, computed, rtol, atol), fmt)
+    verdict = run_expect(expect, expected, out.members, rtol, atol, context or Context())
+    finish(check, verdict, fmt)
 
 
 def write_result(
@@ -287,16 +289,25 @@ def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) ->
         sys.stderr.write("".join(escaped(line) + "\n" for line in explanation))
 
 
+Expected = Array | Rows
+
+
 def read_expected(
     path: str, emitted: str, names: Sequence[str], *, delimiter: str = "auto"
-) -> dict[str, Array]:
-    """The --expect file: JSON (or NPZ) with output names, or CSV/NPY of the emitted matrix."""
-    doc = readers.read_document(path, what="--expect", hint="give a file", delimiter=delimiter)
+) -> dict[str, Expected]:
+    """The --expect file: JSON (or NPZ) with output names (a JSON list: the emitted
+    matrix), or CSV/NPY of the emitted matrix (as `Rows`, read block by block)."""
+    doc = readers.read_document(
+        path, what="--expect", hint="give a file", delimiter=delimiter, stream=True
+    )
     if doc.format in ("csv", "npy"):
         return {emitted: doc.values["data"]}
-    refuse_unknown(doc.values, names, where=f"--expect {path}", kind="name")
-    expected: dict[str, Array] = {}
-    for name, value in doc.values.items():
+    values = doc.values
+    if doc.format == "json" and set(values) == {"data"} and "data" not in names:
+        values = {emitted: values["data"]}  # a JSON array: the emitted matrix
+    refuse_unknown(values, names, where=f"--expect {path}", kind="name")
+    expected: dict[str, Expected] = {}
+    for name, value in values.items():
         if value is None:
             continue
         scalar = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -307,26 +318,43 @@ def read_expected(
 
 
 def load_expect(
-    path: str | None, computed: Mapping[str, Any], emitted: str, *, delimiter: str = "auto"
-) -> dict[str, Array] | None:
+    path: str | None, names: Sequence[str], emitted: str, *, delimiter: str = "auto"
+) -> dict[str, Expected] | None:
     """The --expect file, read (and refused if bad) before anything is written."""
     if path is None:
         return None
-    names = [k for k, v in computed.items() if v is not None]
     return read_expected(path, emitted, names, delimiter=delimiter)
 
 
 def run_expect(
     path: str | None,
-    expected: Mapping[str, Array] | None,
-    computed: Mapping[str, Any],
+    expected: Mapping[str, Expected] | None,
+    members: Callable[[], Iterable[Member]],
     rtol: float,
     atol: float,
+    context: Context,
 ) -> str | None:
-    """The --expect verdict: None when everything matches, else the report."""
+    """The --expect verdict: None when everything matches, else the report. Each
+    expected quantity is compared with the output member of its name, block by block."""
     if expected is None:
         return None
-    result = compare(expected, {k: np.asarray(v) for k, v in computed.items()}, rtol, atol)
+    outcomes = []
+    for name, shape, _ in members():
+        if name not in expected:
+            continue
+        exp = expected[name]
+
+        def computed(name: str = name) -> Iterable[Array]:
+            return next(blocks for n, _, blocks in members() if n == name)
+
+        def wanted(exp: Expected = exp) -> Iterable[Array]:
+            return exp.blocks() if isinstance(exp, Rows) else [exp]
+
+        outcomes.append(
+            compare_blocks(name, exp.shape, wanted, shape, computed, rtol, atol, context)
+        )
+    order = list(expected)
+    result = combine(sorted(outcomes, key=lambda o: order.index(o.name)))
     if result.passed:
         return None
     return f"--expect {path}: does not match\n" + report(result, rtol, atol)

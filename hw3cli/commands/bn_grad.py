@@ -124,6 +124,7 @@ def bn_grad(
     from hw3cli.commands._options import check_standalone
     from hw3cli.core import batchnorm as bn
     from hw3cli.core.blocks import rows_per_block
+    from hw3cli.core.compare import Context
     from hw3cli.errors import InputError, plural
     from hw3cli.output import batchnorm as out
     from hw3cli.output import formats
@@ -143,7 +144,7 @@ def bn_grad(
     resolved = nm.output_format(fmt, inputs.doc.format, output)
     check_standalone(standalone, fmt, output)
     explain = explain or resolved in ("markdown", "latex")  # (the derivation is all they hold)
-    reason = nm.in_memory_reason(resolved, check=check, explain=explain, expect=expect is not None)
+    reason = nm.in_memory_reason(resolved, check=check, explain=explain)
     x, dy = nm.held(inputs.x, reason), nm.held(inputs.dy, reason)
     axis = inputs.channel_axis
     c = x.shape[axis]
@@ -237,7 +238,6 @@ def bn_grad(
             table=lambda stream, colour: out.render_table(
                 whole(), emit, axis, explanation, stream, colour
             ),
-            arrays=lambda: out.result_arrays(whole(), affine),
             document=lambda kind: render(
                 out.derivation(
                     whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature, affine
@@ -253,6 +253,7 @@ def bn_grad(
         delimiter=delimiter,
         rtol=rtol,
         atol=atol,
+        context=Context(batch=x.size // c),
     )
 
 

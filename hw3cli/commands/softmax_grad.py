@@ -128,6 +128,7 @@ def softmax_grad(
     from hw3cli.commands._options import check_standalone
     from hw3cli.core import softmax as sm
     from hw3cli.core.blocks import rows_per_block
+    from hw3cli.core.compare import Context
     from hw3cli.errors import InputError, plural
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
@@ -150,9 +151,7 @@ def softmax_grad(
     n, k = inputs.logits.shape
     if jacobian:
         _refuse_jacobian(resolved, n, k)
-    reason = nm.in_memory_reason(
-        resolved, check=check, explain=explain, expect=expect is not None, jacobian=jacobian
-    )
+    reason = nm.in_memory_reason(resolved, check=check, explain=explain, jacobian=jacobian)
     logits = nm.held(inputs.logits, reason)
     if explain and sample >= n:
         raise InputError(
@@ -235,7 +234,6 @@ def softmax_grad(
             table=lambda stream, colour: out.render_table(
                 whole(), s.targets, emit, explanation, stream, colour
             ),
-            arrays=lambda: out.result_arrays(whole(), jac),
             document=lambda kind: render(
                 out.derivation(
                     whole(),
@@ -256,7 +254,18 @@ def softmax_grad(
         delimiter=delimiter,
         rtol=rtol,
         atol=atol,
+        context=Context(batch=n, reduction=s.reduction, denominator=_mean_denominator(s)),
     )
+
+
+def _mean_denominator(s: Any) -> float:
+    """What --reduction mean divides by (N, or the weights of the labels not ignored):
+    the factor between a sum and a mean that --expect names."""
+    if s.reduction == "mean":
+        return float(s.denominator)
+    if s.targets.indices is not None:
+        return float(s.weight[s.targets.indices[~s.ignored]].sum())
+    return float(s.n)
 
 
 def _refuse_jacobian(fmt: str, n: int, k: int) -> None:
