@@ -285,7 +285,7 @@ def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) ->
         return
     if fmt == "json":
         extra["explanation"] = explanation
-    elif fmt not in ("table", "markdown", "latex"):  # (those show it themselves)
+    elif fmt not in ("table", "markdown", "latex") and not formats.quiet():  # (those show it)
         sys.stderr.write("".join(escaped(line) + "\n" for line in explanation))
 
 
@@ -431,7 +431,7 @@ def finish(check: GradCheck | None, expect_failure: str | None, fmt: str) -> Non
     if check is not None:
         text = check_report(check)
         if check.passed:
-            if fmt != "json":
+            if fmt != "json" and not formats.quiet():
                 sys.stderr.write(escaped(text, newlines=True) + "\n")
         else:
             problems.append("--check: " + text)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hw3cli.commands._options import FINITE, layout_option, numeric_options
+from hw3cli.commands._options import FINITE, Command, layout_option, numeric_options
 from hw3cli.core.layout import Layout
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _HINT = (
 )
 
 
-@click.command("bn-grad", epilog=EPILOG, short_help="Batch-norm forward and backward.")
+@click.command("bn-grad", cls=Command, epilog=EPILOG, short_help="Batch-norm forward and backward.")
 @click.argument("input_file", required=False, metavar="[INPUT]")
 @click.option("--dy", "dy_file", default=None, metavar="FILE", help="Upstream gradient dL/dy.")
 @click.option("--gamma", default=None, help="Scale: a comma list or a file [default: ones].")

@@ -10,6 +10,7 @@ import click
 from hw3cli.commands._options import (
     INT_TUPLE,
     PADDING,
+    Command,
     check_standalone,
     format_option,
     layout_option,
@@ -80,6 +81,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 
 @click.command(
     "conv-shape",
+    cls=Command,
     epilog=EPILOG,
     short_help="Output shape of a layer or a stack of layers.",
 )
@@ -265,6 +267,7 @@ class Args:
     fit: int | None = None
     standalone: bool = False
     given: frozenset[str] = frozenset()  # the options typed on the command line
+    from_env: frozenset[str] = frozenset()  # the options set by HW3_CONV_SHAPE_<OPTION>
 
     @classmethod
     def of(cls, ctx: click.Context, options: dict[str, Any]) -> Args:
@@ -275,8 +278,14 @@ class Args:
             for name in options
             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
         )
+        from_env = frozenset(
+            name
+            for name in options
+            if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+        )
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in options.items() if k in known}, given=given)
+        values = {k: v for k, v in options.items() if k in known}
+        return cls(**values, given=given, from_env=from_env)
 
     @property
     def lay(self) -> Layout:
@@ -345,7 +354,7 @@ def _run_printed(args: Args, root: Any) -> None:
     from hw3cli.commands import _model
     from hw3cli.commands._profile import request_of
 
-    in_channels = args.in_channels if "in_channels" in args.given else None
+    in_channels = args.in_channels if "in_channels" in args.given | args.from_env else None
     if args.document == "svg":  # its receptive field
         _model.refuse_options(args.given - {"diagram"})
         _model.draw_field(root, args.input_size, args.batch, in_channels, args.at, args.output)

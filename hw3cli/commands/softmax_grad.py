@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hw3cli.commands._options import FINITE, numeric_options
+from hw3cli.commands._options import FINITE, Command, numeric_options
 
 if TYPE_CHECKING:
     from hw3cli.core.softmax import Targets
@@ -45,7 +45,9 @@ _JSON_KEYS = ("logits", "target", "weight", "ignore_index", "label_smoothing", "
 JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
 
 
-@click.command("softmax-grad", epilog=EPILOG, short_help="Softmax, cross-entropy and dL/dz.")
+@click.command(
+    "softmax-grad", cls=Command, epilog=EPILOG, short_help="Softmax, cross-entropy and dL/dz."
+)
 @click.argument("input_file", required=False, metavar="[INPUT]")
 @click.option("--labels", default=None, help="Class indices, one per row: 2,0,1.")
 @click.option(
