@@ -16,7 +16,7 @@ import numpy as np
 
 from hw3cli.core.compare import Context, combine, compare_blocks, index_text, report
 from hw3cli.core.gradcheck import GradCheck
-from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text
+from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text, size_text
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import atomic_output
@@ -173,7 +173,16 @@ def output_format(fmt: str, input_format: str, output: str | None) -> str:
     )
 
 
-IN_MEMORY_LIMIT = 2**23  # values of one array held whole: 64 MiB as float64
+IN_MEMORY_BYTES = 3 << 29  # what a result held whole may take: 1.5 GiB (1.6 GB)
+CHECK_BYTES = 1 << 26  # bytes of x and dy a streamed --check gathers (whole features)
+_BLOCKWISE = (
+    "CSV (--format csv: one quantity) and NPZ (-o out.npz: every quantity) are written "
+    "block by block, in bounded memory"
+)
+HOLD_HINTS = {
+    "JSON output": f"JSON holds every quantity as text, about 20 bytes a value; {_BLOCKWISE}",
+    "a table": f"a table is for reading on a terminal; {_BLOCKWISE}",
+}
 
 
 def in_memory_reason(fmt: str, **options: bool) -> str | None:
@@ -184,12 +193,25 @@ def in_memory_reason(fmt: str, **options: bool) -> str | None:
     return next((f"--{name}" for name, given in options.items() if given), None)
 
 
-def held(rows: Rows, reason: str | None) -> Rows:
-    """``rows`` whole in memory when ``reason`` says so (refused beyond
-    `IN_MEMORY_LIMIT` values, with the size), else as they are."""
+def held(rows: Rows, reason: str | None, explain_hint: str = "", copies: int = 1) -> Rows:
+    """``rows`` whole in memory when ``reason`` says so, else as they are. Refused, with
+    the sizes and the hint for the reason, when the result held whole (``copies``
+    arrays of this size: the inputs and the per-sample quantities) would take more than
+    `IN_MEMORY_BYTES`."""
     if reason is None:
         return rows
-    whole = rows.whole(IN_MEMORY_LIMIT, reason)
+    need = rows.size * 8 * copies
+    if need > IN_MEMORY_BYTES:
+        hint = explain_hint if reason == "--explain" else _BLOCKWISE
+        raise InputError(
+            f"{shape_text(rows.shape)} = {rows.size:,} values ({size_text(rows.size * 8)} as "
+            f"float64): {reason} holds the result whole, {copies} arrays this size "
+            f"({size_text(need)}), more than the {size_text(IN_MEMORY_BYTES)} hw3 holds "
+            "in memory",
+            where=rows.source,
+            hint=HOLD_HINTS.get(reason, hint),
+        )
+    whole = rows.whole()
     return rows if isinstance(rows, InMemory) else InMemory(whole, rows.source)
 
 
@@ -249,19 +271,10 @@ def write_result(
     progress.stop()  # the reading is over: the bar goes before the data comes
     to_file = output is not None and output != "-"
     if fmt == "json":
-        formats.write_text(writers.json_text(out.json_obj(extra or {})), output)
+        write_chunks(writers.json_chunks(out.json_obj(extra or {})), output)
     elif fmt == "csv":
         writers.check_csv_shape(out.matrix_shape)
-        lines = writers.iter_csv_blocks(out.matrix(), out.header)
-        if to_file:
-            assert output is not None
-            with atomic_output(output) as f:  # block by block: a few MB at a time
-                for chunk in lines:
-                    f.write(chunk.encode("utf-8"))
-        else:
-            with formats.writing_stdout():
-                for chunk in lines:
-                    sys.stdout.write(chunk)
+        write_chunks(writers.iter_csv_blocks(out.matrix(), out.header), output)
     elif fmt == "npz":
         if not to_file:
             raise InputError(
@@ -276,6 +289,18 @@ def write_result(
         formats.write_text(out.document(fmt), output)
     else:  # pragma: no cover - click.Choice allows no other value
         raise InputError(f"unknown format {fmt!r}", where="--format")
+
+
+def write_chunks(chunks: Iterable[str], output: str | None) -> None:
+    """Text made piece by piece (a few MB at a time) to stdout or atomically to a file."""
+    if output is not None and output != "-":
+        with atomic_output(output) as f:
+            for chunk in chunks:
+                f.write(chunk.encode("utf-8"))
+    else:
+        with formats.writing_stdout():
+            for chunk in chunks:
+                sys.stdout.write(chunk)
 
 
 def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) -> None:

@@ -135,6 +135,7 @@ def softmax_grad(
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
     from hw3cli.output.derivation import render
+    from hw3cli.tensor_io.rows import InMemory
 
     # options -> inputs
     nm.start_progress(input_file, *([target_file] if target_file else []))
@@ -153,8 +154,12 @@ def softmax_grad(
     n, k = inputs.logits.shape
     if jacobian:
         _refuse_jacobian(resolved, n, k)
-    reason = nm.in_memory_reason(resolved, check=check, explain=explain, jacobian=jacobian)
-    logits = nm.held(inputs.logits, reason)
+    reason = nm.in_memory_reason(resolved, explain=explain, jacobian=jacobian)
+    hint = (  # --explain: one sample's numbers, and rows are independent
+        f"--explain walks through one sample: give its row alone (with its target), e.g. "
+        f"sed -n {sample + 1}p"
+    )
+    logits = nm.held(inputs.logits, reason, hint, 4)  # z, p, log p, dL/dz
     if explain and sample >= n:
         raise InputError(
             f"the logits have {plural(n, 'row')} (0 to {n - 1}), got {sample}", where="--sample"
@@ -174,19 +179,33 @@ def softmax_grad(
     for warning in s.warnings:
         formats.warn(warning)
 
-    def parts() -> Iterator[sm.CrossEntropyRows]:
+    def pieces() -> Iterator[tuple[int, Array, sm.CrossEntropyRows]]:
         start = 0
         for z in logits.blocks(block_rows or rows_per_block((n, k))):
-            yield sm.rows(s, z, start)
+            yield start, z, sm.rows(s, z, start)
             start += z.shape[0]
 
+    def parts() -> Iterator[sm.CrossEntropyRows]:
+        return (part for _, _, part in pieces())
+
+    # --check on rows too many to hold: rows chosen across the batch, gathered in passing
+    sampled = check and not isinstance(logits, InMemory) and 8 * n * k > nm.CHECK_BYTES
+    picked = (
+        np.sort(np.random.default_rng(0).choice(n, min(n, check_entries), replace=False))
+        if sampled
+        else np.empty(0, dtype=np.intp)
+    )
+    gathered: list[tuple[Array, Array]] = []
     kept: list[sm.CrossEntropyRows] = []
     losses = []
-    for part in parts():
+    for start, z, part in pieces():
         sm.refuse_overflow(s, part)
         losses.append(part.losses)
-        if reason is not None:
+        if reason is not None or (check and not sampled):
             kept.append(part)
+        if sampled:
+            mine = picked[(picked >= start) & (picked < start + z.shape[0])] - start
+            gathered.append((z[mine], part.grad[mine]))
     all_losses = np.concatenate(losses)
     loss = sm.reduced_loss(s, all_losses)
     whole_rows: list[sm.SoftmaxResult] = []
@@ -204,15 +223,27 @@ def softmax_grad(
     if check:
         # each entry is differenced through its row's K logits
         nm.refuse_costly_check([(n * k, check_entries, k)], check_entries)
-        grad_check = sm.gradcheck_cross_entropy(
-            logits.whole(),
-            s.targets,
-            whole(),
-            weight=inputs.weight,
-            ignore_index=inputs.ignore_index,
-            label_smoothing=inputs.label_smoothing,
-            max_entries=check_entries,
-        )
+        if sampled:
+            grad_check = sm.gradcheck_rows(
+                s,
+                picked,
+                np.concatenate([z for z, _ in gathered]),
+                np.concatenate([g for _, g in gathered]),
+                weight=inputs.weight,
+                ignore_index=inputs.ignore_index,
+                label_smoothing=inputs.label_smoothing,
+                max_entries=check_entries,
+            )
+        else:
+            grad_check = sm.gradcheck_cross_entropy(
+                logits.whole(),
+                s.targets,
+                whole(),
+                weight=inputs.weight,
+                ignore_index=inputs.ignore_index,
+                label_smoothing=inputs.label_smoothing,
+                max_entries=check_entries,
+            )
     explanation = None
     if explain:
         weighted = inputs.weight is not None

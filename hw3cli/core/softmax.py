@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.core.blocks import map_blocks, row_blocks
-from hw3cli.core.gradcheck import GradCheck, check_gradient
+from hw3cli.core.gradcheck import EntryError, GradCheck, check_gradient, relabel
 from hw3cli.errors import InputError, plural
 
 Array = npt.NDArray[np.float64]
@@ -466,13 +466,9 @@ def gradcheck_cross_entropy(
         """The reduced loss's terms from row index[0]: its own loss (over the mean's
         denominator, which does not depend on z)."""
         n = index[0]
-        row_targets = Targets(
-            indices=None if targets.indices is None else targets.indices[n : n + 1],
-            probs=None if targets.probs is None else targets.probs[n : n + 1],
-        )
         r = cross_entropy(
             z[n : n + 1],
-            row_targets,
+            _target_rows(targets, slice(n, n + 1)),
             weight=weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
@@ -481,3 +477,57 @@ def gradcheck_cross_entropy(
         return float(r.loss) / result.denominator
 
     return check_gradient("grad", row_loss, logits, result.grad, max_entries=max_entries, seed=seed)
+
+
+def _target_rows(targets: Targets, rows: slice | npt.NDArray[np.intp]) -> Targets:
+    return Targets(
+        indices=None if targets.indices is None else targets.indices[rows],
+        probs=None if targets.probs is None else targets.probs[rows],
+    )
+
+
+def gradcheck_rows(
+    s: CrossEntropySetup,
+    picked: npt.NDArray[np.intp],
+    logits: Array,
+    grad: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    max_entries: int = 200,
+    seed: int = 0,
+) -> GradCheck:
+    """`gradcheck_cross_entropy` on rows ``picked`` of a batch read block by block
+    (``logits`` and ``grad`` hold those rows): each row's terms of the loss involve that
+    row alone, and the mean's denominator is the whole batch's; indices are the batch's."""
+    targets = _target_rows(s.targets, picked)
+    empty = np.empty((0, s.k))
+    result = SoftmaxResult(
+        probs=empty,
+        log_probs=empty,
+        losses=np.empty(0),
+        loss=0.0,
+        grad=grad,
+        smoothed=empty,
+        weight=s.weight,
+        ignored=s.ignored[picked],
+        reduction=s.reduction,
+        denominator=s.denominator,
+    )
+    check = gradcheck_cross_entropy(
+        logits,
+        targets,
+        result,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        max_entries=max_entries,
+        seed=seed,
+    )
+
+    def index(e: EntryError) -> tuple[int, ...]:
+        return (int(picked[e.index[0]]), *e.index[1:])
+
+    note = f"checked on {picked.size:,} of {s.n:,} rows, chosen at random across the batch"
+    return relabel(check, index, total=s.n * s.k, note=note)

@@ -12,9 +12,10 @@ from typing import Any
 _INLINE = (int, float, bool, type(None))
 
 
-def dumps(obj: Any, indent: int = 2) -> str:
-    """``obj`` as JSON text ending in a newline; non-finite floats are refused."""
-    return _dumps(obj, indent, 0) + "\n"
+def dumps(obj: Any, indent: int = 2, level: int = 0) -> str:
+    """``obj`` as JSON text ending in a newline (nested ``level`` deep: indented as a
+    value inside that many objects); non-finite floats are refused."""
+    return _dumps(obj, indent, level) + "\n"
 
 
 def _dumps(obj: Any, step: int, level: int) -> str:
