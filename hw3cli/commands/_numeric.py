@@ -174,7 +174,7 @@ def output_format(fmt: str, input_format: str, output: str | None) -> str:
 
 
 IN_MEMORY_BYTES = 3 << 29  # what a result held whole may take: 1.5 GiB (1.6 GB)
-CHECK_BYTES = 1 << 26  # bytes of x and dy a streamed --check gathers (whole features)
+CHECK_BYTES = 1 << 24  # bytes of x and dy a streamed --check gathers (whole features)
 _BLOCKWISE = (
     "CSV (--format csv: one quantity) and NPZ (-o out.npz: every quantity) are written "
     "block by block, in bounded memory"

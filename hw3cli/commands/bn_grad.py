@@ -249,7 +249,7 @@ def bn_grad(
             members=lambda: out.npz_members(stats, per_sample, sample_shape, affine),
             json_obj=lambda extra: out.result_json(whole(), extra, affine),
             table=lambda stream, colour: out.render_table(
-                whole(), emit, axis, explanation, stream, colour
+                whole(), emit, axis, explanation, stream, colour, header=inputs.doc.header
             ),
             document=lambda kind: render(
                 out.derivation(

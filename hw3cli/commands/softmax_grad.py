@@ -265,7 +265,7 @@ def softmax_grad(
             members=lambda: out.npz_members(matrix, (n, k), loss, all_losses, jac),
             json_obj=lambda extra: out.result_json(whole(), jac, extra),
             table=lambda stream, colour: out.render_table(
-                whole(), s.targets, emit, explanation, stream, colour
+                whole(), s.targets, emit, explanation, stream, colour, header=inputs.doc.header
             ),
             document=lambda kind: render(
                 out.derivation(
