@@ -419,6 +419,8 @@ def _run_source(args: Args) -> None:
 def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
     """A single layer or a stack: the modes --min-input, --target, --diagram, or shapes."""
     specs = net if net is not None else [_single_spec(args)]
+    if not args.min_input:  # there --input gives only the number of axes
+        args = _full_shape(args, specs)
     _refuse_combinations(args, specs)
     if args.min_input:
         from hw3cli.commands._profile import refuse
@@ -450,6 +452,22 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
         _run_layer(args, specs[0], names, expect)
 
 
+def _full_shape(args: Args, specs: list[LayerSpec]) -> Args:
+    """--input given as a full shape (``1x3x224x224``, ``3x224x224``): its spatial size,
+    batch and channels (`hw3cli.commands._input`)."""
+    from dataclasses import replace
+
+    from hw3cli.commands._input import merged, read_input
+
+    if args.input_size is None:
+        return args
+    user = args.given | args.from_env
+    channels = args.in_channels if "in_channels" in user else None
+    reading = read_input(args.input_size, args.lay, specs, channels)
+    batch, in_channels = merged(reading, args.batch, args.in_channels, user)
+    return replace(args, input_size=reading.spatial, batch=batch, in_channels=in_channels)
+
+
 def _refuse_combinations(args: Args, specs: list[LayerSpec]) -> None:
     svg = args.document == "svg"
     for flag, value in (("--target", args.target is not None), ("--diagram", args.diagram)):
@@ -474,13 +492,8 @@ def _input_axes(args: Args) -> tuple[int, tuple[str, ...]]:
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 32x32")
     n = len(input_size)
     if not 1 <= n <= MAX_AXES:
-        raise InputError(f"1 to 3 spatial axes, got {n}", where="--input")
-    if n == 3 and input_size[2] <= 4:
-        size = "x".join(map(str, input_size[:2]))
-        formats.warn(
-            f"--input {'x'.join(map(str, input_size))} has 3 spatial axes: a 3-D input (a "
-            f"volume, Conv3d). If {input_size[2]} is the number of channels, give --input "
-            f"{size} --in-channels {input_size[2]}"
+        raise InputError(
+            f"1 to 3 spatial axes (or a full shape of 4 or 5 numbers), got {n}", where="--input"
         )
     if not args.stacked:
         _check_option_lengths(n, args)

@@ -171,7 +171,8 @@ def print_preview(
     text = f"{title} ({n} x {k})"
     if -1 in picked:
         gap = picked.index(-1)
-        first, last = picked[gap - 1] + 1, picked[gap + 1] - 1
+        first = picked[gap - 1] + 1
+        last = picked[gap + 1] - 1 if gap + 1 < len(picked) else k - 1
         which = (
             f"column {names[first]}"
             if first == last
