@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -223,9 +222,10 @@ def conv_shape(ctx: click.Context, /, **options: Any) -> None:
         _run_printed(args, net)
 
 
-@dataclass(frozen=True)
 class Args:
-    """conv-shape's options, as one frozen object passed to each mode."""
+    """conv-shape's options, as one object passed to each mode and never changed (a
+    changed copy comes from `replaced`). A plain class: a dataclass of forty fields
+    takes milliseconds of every start-up to generate."""
 
     input_size: tuple[int, ...] | None
     kernel: tuple[int, ...] | None
@@ -266,26 +266,27 @@ class Args:
     amp: bool = False
     fit: int | None = None
     standalone: bool = False
-    given: frozenset[str] = frozenset()  # the options typed on the command line
-    from_env: frozenset[str] = frozenset()  # the options set by HW3_CONV_SHAPE_<OPTION>
+    given: frozenset[str]  # the options typed on the command line
+    from_env: frozenset[str]  # the options set by HW3_CONV_SHAPE_<OPTION>
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
     @classmethod
     def of(cls, ctx: click.Context, options: dict[str, Any]) -> Args:
         from click.core import ParameterSource
 
-        given = frozenset(
-            name
-            for name in options
-            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-        )
-        from_env = frozenset(
-            name
-            for name in options
-            if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
-        )
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in options.items() if k in known}
-        return cls(**values, given=given, from_env=from_env)
+        def set_from(source: ParameterSource) -> frozenset[str]:
+            return frozenset(name for name in options if ctx.get_parameter_source(name) == source)
+
+        values = {k: v for k, v in options.items() if k in cls.__annotations__}
+        values["given"] = set_from(ParameterSource.COMMANDLINE)
+        values["from_env"] = set_from(ParameterSource.ENVIRONMENT)
+        return cls(values)
+
+    def replaced(self, **changes: Any) -> Args:
+        """A copy with ``changes``."""
+        return Args({**self.__dict__, **changes})
 
     @property
     def lay(self) -> Layout:
@@ -304,7 +305,6 @@ class Args:
 def _documents(args: Args) -> Args:
     """--diagram and --explain as the format asks (svg is a diagram, markdown and latex
     are the explanation); --animate, --at and --standalone need their format."""
-    from dataclasses import replace
 
     document = args.document
     check_standalone(args.standalone, args.fmt, args.output)
@@ -334,8 +334,7 @@ def _documents(args: Args) -> Args:
             where="--at",
             hint="describe the layers with --net FILE or --layer SPEC",
         )
-    return replace(
-        args,
+    return args.replaced(
         diagram=args.diagram or document == "svg",
         explain=args.explain or document in ("markdown", "latex"),
     )
@@ -455,17 +454,15 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
 def _full_shape(args: Args, specs: list[LayerSpec]) -> Args:
     """--input given as a full shape (``1x3x224x224``, ``3x224x224``): its spatial size,
     batch and channels (`hw3cli.commands._input`)."""
-    from dataclasses import replace
-
+    if args.input_size is None or len(args.input_size) < 3:  # a spatial size, as it is
+        return args
     from hw3cli.commands._input import merged, read_input
 
-    if args.input_size is None:
-        return args
     user = args.given | args.from_env
     channels = args.in_channels if "in_channels" in user else None
     reading = read_input(args.input_size, args.lay, specs, channels)
     batch, in_channels = merged(reading, args.batch, args.in_channels, user)
-    return replace(args, input_size=reading.spatial, batch=batch, in_channels=in_channels)
+    return args.replaced(input_size=reading.spatial, batch=batch, in_channels=in_channels)
 
 
 def _refuse_combinations(args: Args, specs: list[LayerSpec]) -> None:
