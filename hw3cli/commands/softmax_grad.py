@@ -179,14 +179,14 @@ def softmax_grad(
     for warning in s.warnings:
         formats.warn(warning)
 
-    def pieces() -> Iterator[tuple[int, Array, sm.CrossEntropyRows]]:
+    def blocks() -> Iterator[tuple[int, Array]]:
         start = 0
         for z in logits.blocks(block_rows or rows_per_block((n, k))):
-            yield start, z, sm.rows(s, z, start)
+            yield start, z
             start += z.shape[0]
 
     def parts() -> Iterator[sm.CrossEntropyRows]:
-        return (part for _, _, part in pieces())
+        return (sm.rows(s, z, start) for start, z in blocks())
 
     # --check on rows too many to hold: rows chosen across the batch, gathered in passing
     sampled = check and not isinstance(logits, InMemory) and 8 * n * k > nm.CHECK_BYTES
@@ -198,10 +198,15 @@ def softmax_grad(
     gathered: list[tuple[Array, Array]] = []
     kept: list[sm.CrossEntropyRows] = []
     losses = []
-    for start, z, part in pieces():
+    held_whole = reason is not None or (check and not sampled)
+    for start, z in blocks():  # the losses only, unless the rows are kept
+        if not (held_whole or sampled):
+            losses.append(sm.row_losses(s, z, start))
+            continue
+        part = sm.rows(s, z, start)
         sm.refuse_overflow(s, part)
         losses.append(part.losses)
-        if reason is not None or (check and not sampled):
+        if held_whole:
             kept.append(part)
         if sampled:
             mine = picked[(picked >= start) & (picked < start + z.shape[0])] - start

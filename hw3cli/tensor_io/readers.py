@@ -389,7 +389,8 @@ def csv_pieces(
                 cut = chunk.find(b"\n", limit) + 1
             if cut <= start:
                 break
-            piece = b"".join((carry, view[start:cut]))  # one copy
+            whole = not carry and start == 0 and cut == len(chunk)
+            piece = chunk if whole else b"".join((carry, view[start:cut]))  # one copy, or none
             yield piece, offset
             offset += len(piece)
             carry, start = b"", cut
