@@ -238,16 +238,16 @@ def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 
 def quiet_option(f: F) -> F:
-    """-q/--quiet: nothing on stdout; the exit status answers, and warnings and failures
-    still explain themselves on stderr."""
+    """-q/--quiet: nothing on stdout, and on stderr only errors and failed checks (no
+    warning, no passed check, no progress bar): the exit status answers."""
     return click.option(
         "-q",
         "--quiet",
         is_flag=True,
         expose_value=False,
         callback=_quiet,
-        help="Print nothing on stdout: the exit status answers (--expect, --strict, "
-        "--check); failures still explain themselves on stderr.",
+        help="Print nothing but errors and failed checks: the exit status answers "
+        "(--expect, --strict, --check).",
     )(f)
 
 
