@@ -123,9 +123,12 @@ def read_csv_rows(
     blocks: list[Array] = []
     disk: Spool | None = None
     size = PIECE_BYTES
+    chunks: Iterable[bytes] = source.chunks(in_memory=not spool, size=size)
     if source.size is not None and source.size <= WHOLE_BYTES:
-        size = max(size, source.size + 1)  # one piece: polars parses it on every core
-    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size)
+        # one piece, in memory: polars parses it on every core, and nothing is spooled
+        size = max(size, source.size + 1)
+        chunks = [b"".join(source.chunks(in_memory=not spool, size=size))]
+    pieces = csv_pieces(chunks, size)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:

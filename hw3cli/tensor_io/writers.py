@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -107,43 +107,10 @@ def iter_csv_blocks(
     if header is not None:
         yield ",".join(csv_cell(h) for h in header) + "\n"
 
-    def pieces() -> Iterator[npt.NDArray[Any]]:
-        for block in blocks:
-            rows = block.reshape(-1, 1) if block.ndim == 1 else block
-            for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
-                yield rows[start : start + BLOCK_ROWS]
-
-    yield from overlapped(_csv_block, pieces())
-
-
-AHEAD = 2  # pieces formatted while the next is computed
-
-
-def overlapped(
-    work: Callable[[npt.NDArray[Any]], str], items: Iterable[npt.NDArray[Any]]
-) -> Iterator[str]:
-    """``work(item)`` for each item, in order, done by `AHEAD` threads while the items are
-    still being made (the maths of the next block runs beside the formatting of the last
-    ones: NumPy and polars let go of the GIL); at most `AHEAD` + 1 items in flight, so
-    memory stays bounded."""
-    if AHEAD < 1:
-        yield from map(work, items)
-        return
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    with ThreadPoolExecutor(AHEAD, thread_name_prefix="hw3-write") as pool:
-        pending: deque[Future[str]] = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) > AHEAD:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+    for block in blocks:
+        rows = block.reshape(-1, 1) if block.ndim == 1 else block
+        for start in range(0, rows.shape[0], BLOCK_ROWS):  # a few MB of text at a time
+            yield _csv_block(rows[start : start + BLOCK_ROWS])
 
 
 def _csv_block(block: npt.NDArray[Any]) -> str:
