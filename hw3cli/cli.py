@@ -30,6 +30,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from gettext import gettext
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -54,6 +55,18 @@ SHORT_HELP = {
     "softmax-grad": "Softmax, cross-entropy and dL/dz.",
     "completion": "Print a shell completion script.",
 }
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+# Click passes its own words (help texts, type names) through gettext, whose first lookup
+# imports locale and searches the disk for a catalogue: milliseconds of every start-up,
+# for a translation that no catalogue provides (Click ships none, hw3 installs none).
+for _module in (click.core, click.decorators, click.types):
+    if getattr(_module, "_", None) is gettext:
+        _module._ = _untranslated  # type: ignore[attr-defined]
 
 CONTEXT_SETTINGS: dict[str, Any] = {
     "help_option_names": ["-h", "--help"],

@@ -83,3 +83,16 @@ def test_readme_example(workdir: Path, command: str, expected: list[str]) -> Non
             assert got[n].startswith(line[:-3]), (got[n], line)
         else:
             assert got[n] == line, (got[n], line)
+
+
+def test_the_quick_start_shows_what_a_terminal_and_a_pipe_get() -> None:
+    from tests.conftest import invoke
+
+    text = (ROOT / "README.md").read_text()
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"```text\n(.*?)```", quick, re.S)[0]
+    args = ["conv-shape", "--input", "32x32", "--kernel", "3,3"]
+    shown = invoke([*args, "--format", "table"], COLUMNS="80").stdout
+    assert [line.rstrip() for line in shown.splitlines()] == table.splitlines()
+    assert invoke(args).stdout == "30x30\n"  # a pipe
+    assert "prints the one\nline `30x30`" in quick

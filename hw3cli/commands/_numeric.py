@@ -14,9 +14,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from hw3cli.core.compare import compare, index_text, report
+from hw3cli.core.compare import Context, combine, compare_blocks, index_text, report
 from hw3cli.core.gradcheck import GradCheck
-from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text
+from hw3cli.errors import CheckFailed, InputError, escaped, refuse_unknown, shape_text, size_text
 from hw3cli.output import formats
 from hw3cli.tensor_io import readers, writers
 from hw3cli.tensor_io.atomic import atomic_output
@@ -173,7 +173,16 @@ def output_format(fmt: str, input_format: str, output: str | None) -> str:
     )
 
 
-IN_MEMORY_LIMIT = 2**23  # values of one array held whole: 64 MiB as float64
+IN_MEMORY_BYTES = 3 << 29  # what a result held whole may take: 1.5 GiB (1.6 GB)
+CHECK_BYTES = 1 << 24  # bytes of x and dy a streamed --check gathers (whole features)
+_BLOCKWISE = (
+    "CSV (--format csv: one quantity) and NPZ (-o out.npz: every quantity) are written "
+    "block by block, in bounded memory"
+)
+HOLD_HINTS = {
+    "JSON output": f"JSON holds every quantity as text, about 20 bytes a value; {_BLOCKWISE}",
+    "a table": f"a table is for reading on a terminal; {_BLOCKWISE}",
+}
 
 
 def in_memory_reason(fmt: str, **options: bool) -> str | None:
@@ -184,12 +193,25 @@ def in_memory_reason(fmt: str, **options: bool) -> str | None:
     return next((f"--{name}" for name, given in options.items() if given), None)
 
 
-def held(rows: Rows, reason: str | None) -> Rows:
-    """``rows`` whole in memory when ``reason`` says so (refused beyond
-    `IN_MEMORY_LIMIT` values, with the size), else as they are."""
+def held(rows: Rows, reason: str | None, explain_hint: str = "", copies: int = 1) -> Rows:
+    """``rows`` whole in memory when ``reason`` says so, else as they are. Refused, with
+    the sizes and the hint for the reason, when the result held whole (``copies``
+    arrays of this size: the inputs and the per-sample quantities) would take more than
+    `IN_MEMORY_BYTES`."""
     if reason is None:
         return rows
-    whole = rows.whole(IN_MEMORY_LIMIT, reason)
+    need = rows.size * 8 * copies
+    if need > IN_MEMORY_BYTES:
+        hint = explain_hint if reason == "--explain" else _BLOCKWISE
+        raise InputError(
+            f"{shape_text(rows.shape)} = {rows.size:,} values ({size_text(rows.size * 8)} as "
+            f"float64): {reason} holds the result whole, {copies} arrays this size "
+            f"({size_text(need)}), more than the {size_text(IN_MEMORY_BYTES)} hw3 holds "
+            "in memory",
+            where=rows.source,
+            hint=HOLD_HINTS.get(reason, hint),
+        )
+    whole = rows.whole()
     return rows if isinstance(rows, InMemory) else InMemory(whole, rows.source)
 
 
@@ -208,7 +230,6 @@ class Emission:
     members: Callable[[], Iterable[Member]]
     json_obj: Callable[[dict[str, Any]], Mapping[str, Any]]  # given the extra keys
     table: Callable[[IO[str], bool], None]
-    arrays: Callable[[], Mapping[str, Any]]  # every output by name, for --expect
     document: Callable[[str], str] | None = None  # the derivation: markdown or latex
 
 
@@ -224,18 +245,21 @@ def emit(
     delimiter: str,
     rtol: float,
     atol: float,
+    context: Context | None = None,
 ) -> None:
     """The shared end of the numeric commands: the --expect file read (and refused if
     bad) before anything is written, the result written, then the verdicts of --check
-    and --expect (`finish`)."""
+    and --expect (`finish`), the comparison block by block against the output's
+    members, in bounded memory."""
     extra: dict[str, Any] = {}
     if check is not None:
         extra["check"] = check_json(check)
     words_out(explanation, fmt, extra)
-    computed = out.arrays() if expect is not None else {}
-    expected = load_expect(expect, computed, emitted, delimiter=delimiter)
+    names = [name for name, _, _ in out.members()] if expect is not None else []
+    expected = load_expect(expect, names, emitted, delimiter=delimiter)
     write_result(fmt, output, out, extra)
-    finish(check, run_expect(expect, expected, computed, rtol, atol), fmt)
+    verdict = run_expect(expect, expected, out.members, rtol, atol, context or Context())
+    finish(check, verdict, fmt)
 
 
 def write_result(
@@ -247,19 +271,10 @@ def write_result(
     progress.stop()  # the reading is over: the bar goes before the data comes
     to_file = output is not None and output != "-"
     if fmt == "json":
-        formats.write_text(writers.json_pieces(out.json_obj(extra or {})), output)
+        write_chunks(writers.json_chunks(out.json_obj(extra or {})), output)
     elif fmt == "csv":
         writers.check_csv_shape(out.matrix_shape)
-        lines = writers.iter_csv_blocks(out.matrix(), out.header)
-        if to_file:
-            assert output is not None
-            with atomic_output(output) as f:  # block by block: a few MB at a time
-                for chunk in lines:
-                    f.write(chunk.encode("utf-8"))
-        else:
-            with formats.writing_stdout():
-                for chunk in lines:
-                    sys.stdout.write(chunk)
+        write_chunks(writers.iter_csv_blocks(out.matrix(), out.header), output)
     elif fmt == "npz":
         if not to_file:
             raise InputError(
@@ -276,6 +291,18 @@ def write_result(
         raise InputError(f"unknown format {fmt!r}", where="--format")
 
 
+def write_chunks(chunks: Iterable[str], output: str | None) -> None:
+    """Text made piece by piece (a few MB at a time) to stdout or atomically to a file."""
+    if output is not None and output != "-":
+        with atomic_output(output) as f:
+            for chunk in chunks:
+                f.write(chunk.encode("utf-8"))
+    else:
+        with formats.writing_stdout():
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+
+
 def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) -> None:
     """An explanation goes into the JSON object, or to stderr beside CSV or NPZ data (a
     table shows it itself)."""
@@ -283,20 +310,29 @@ def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) ->
         return
     if fmt == "json":
         extra["explanation"] = explanation
-    elif fmt not in ("table", "markdown", "latex"):  # (those show it themselves)
+    elif fmt not in ("table", "markdown", "latex") and not formats.quiet():  # (those show it)
         sys.stderr.write("".join(escaped(line) + "\n" for line in explanation))
+
+
+Expected = Array | Rows
 
 
 def read_expected(
     path: str, emitted: str, names: Sequence[str], *, delimiter: str = "auto"
-) -> dict[str, Array]:
-    """The --expect file: JSON (or NPZ) with output names, or CSV/NPY of the emitted matrix."""
-    doc = readers.read_document(path, what="--expect", hint="give a file", delimiter=delimiter)
+) -> dict[str, Expected]:
+    """The --expect file: JSON (or NPZ) with output names (a JSON list: the emitted
+    matrix), or CSV/NPY of the emitted matrix (as `Rows`, read block by block)."""
+    doc = readers.read_document(
+        path, what="--expect", hint="give a file", delimiter=delimiter, stream=True
+    )
     if doc.format in ("csv", "npy"):
         return {emitted: doc.values["data"]}
-    refuse_unknown(doc.values, names, where=f"--expect {path}", kind="name")
-    expected: dict[str, Array] = {}
-    for name, value in doc.values.items():
+    values = doc.values
+    if doc.format == "json" and set(values) == {"data"} and "data" not in names:
+        values = {emitted: values["data"]}  # a JSON array: the emitted matrix
+    refuse_unknown(values, names, where=f"--expect {path}", kind="name")
+    expected: dict[str, Expected] = {}
+    for name, value in values.items():
         if value is None:
             continue
         scalar = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -307,26 +343,43 @@ def read_expected(
 
 
 def load_expect(
-    path: str | None, computed: Mapping[str, Any], emitted: str, *, delimiter: str = "auto"
-) -> dict[str, Array] | None:
+    path: str | None, names: Sequence[str], emitted: str, *, delimiter: str = "auto"
+) -> dict[str, Expected] | None:
     """The --expect file, read (and refused if bad) before anything is written."""
     if path is None:
         return None
-    names = [k for k, v in computed.items() if v is not None]
     return read_expected(path, emitted, names, delimiter=delimiter)
 
 
 def run_expect(
     path: str | None,
-    expected: Mapping[str, Array] | None,
-    computed: Mapping[str, Any],
+    expected: Mapping[str, Expected] | None,
+    members: Callable[[], Iterable[Member]],
     rtol: float,
     atol: float,
+    context: Context,
 ) -> str | None:
-    """The --expect verdict: None when everything matches, else the report."""
+    """The --expect verdict: None when everything matches, else the report. Each
+    expected quantity is compared with the output member of its name, block by block."""
     if expected is None:
         return None
-    result = compare(expected, {k: np.asarray(v) for k, v in computed.items()}, rtol, atol)
+    outcomes = []
+    for name, shape, _ in members():
+        if name not in expected:
+            continue
+        exp = expected[name]
+
+        def computed(name: str = name) -> Iterable[Array]:
+            return next(blocks for n, _, blocks in members() if n == name)
+
+        def wanted(exp: Expected = exp) -> Iterable[Array]:
+            return exp.blocks() if isinstance(exp, Rows) else [exp]
+
+        outcomes.append(
+            compare_blocks(name, exp.shape, wanted, shape, computed, rtol, atol, context)
+        )
+    order = list(expected)
+    result = combine(sorted(outcomes, key=lambda o: order.index(o.name)))
     if result.passed:
         return None
     return f"--expect {path}: does not match\n" + report(result, rtol, atol)
@@ -403,7 +456,7 @@ def finish(check: GradCheck | None, expect_failure: str | None, fmt: str) -> Non
     if check is not None:
         text = check_report(check)
         if check.passed:
-            if fmt != "json":
+            if fmt != "json" and not formats.quiet():
                 sys.stderr.write(escaped(text, newlines=True) + "\n")
         else:
             problems.append("--check: " + text)

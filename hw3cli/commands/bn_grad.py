@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hw3cli.commands._options import FINITE, layout_option, numeric_options
+from hw3cli.commands._options import FINITE, Command, layout_option, numeric_options
 from hw3cli.core.layout import Layout
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _HINT = (
 )
 
 
-@click.command("bn-grad", epilog=EPILOG, short_help="Batch-norm forward and backward.")
+@click.command("bn-grad", cls=Command, epilog=EPILOG, short_help="Batch-norm forward and backward.")
 @click.argument("input_file", required=False, metavar="[INPUT]")
 @click.option("--dy", "dy_file", default=None, metavar="FILE", help="Upstream gradient dL/dy.")
 @click.option("--gamma", default=None, help="Scale: a comma list or a file [default: ones].")
@@ -120,14 +120,18 @@ def bn_grad(
     Reads a mini-batch x and the upstream gradient dy, and computes mean, var, xhat, y
     and the source document's dxhat, dvar, dmu, dx, dgamma, dbeta, in float64.
     """
+    import numpy as np
+
     from hw3cli.commands import _numeric as nm
     from hw3cli.commands._options import check_standalone
     from hw3cli.core import batchnorm as bn
     from hw3cli.core.blocks import rows_per_block
+    from hw3cli.core.compare import Context
     from hw3cli.errors import InputError, plural
     from hw3cli.output import batchnorm as out
     from hw3cli.output import formats
     from hw3cli.output.derivation import render
+    from hw3cli.tensor_io.rows import InMemory
 
     # options -> inputs
     nm.start_progress(input_file, *([dy_file] if dy_file else []))
@@ -143,8 +147,13 @@ def bn_grad(
     resolved = nm.output_format(fmt, inputs.doc.format, output)
     check_standalone(standalone, fmt, output)
     explain = explain or resolved in ("markdown", "latex")  # (the derivation is all they hold)
-    reason = nm.in_memory_reason(resolved, check=check, explain=explain, expect=expect is not None)
-    x, dy = nm.held(inputs.x, reason), nm.held(inputs.dy, reason)
+    reason = nm.in_memory_reason(resolved, explain=explain)
+    hint = (  # --explain: one feature's numbers, and features are independent
+        f"--explain walks through one feature: give its column alone (with dy's), e.g. "
+        f"cut -d, -f{feature + 1}"
+    )
+    # held: x, dy, and xhat, y, dxhat, dx
+    x, dy = nm.held(inputs.x, reason, hint, 6), nm.held(inputs.dy, reason, hint, 6)
     axis = inputs.channel_axis
     c = x.shape[axis]
     if explain and feature >= c:
@@ -197,18 +206,23 @@ def bn_grad(
             [(x.size, check_entries, m), (c, check_entries, m), (c, check_entries, m)],
             check_entries,
         )
-        grad_check = bn.gradcheck_batchnorm(
-            x.whole(),
-            dy.whole(),
-            s.gamma,
-            s.beta,
-            whole(),
-            s.eps,
-            axis,
-            running_mean=s.running_mean,
-            running_var=s.running_var,
-            max_entries=check_entries,
-        )
+        if isinstance(x, InMemory) or 2 * 8 * x.size <= nm.CHECK_BYTES:
+            grad_check = bn.gradcheck_batchnorm(
+                x.whole(),
+                dy.whole(),
+                s.gamma,
+                s.beta,
+                whole(),
+                s.eps,
+                axis,
+                running_mean=s.running_mean,
+                running_var=s.running_var,
+                max_entries=check_entries,
+            )
+        else:  # too large to hold: whole features, as many as fit, sampled across features
+            fit = max(1, min(c, nm.CHECK_BYTES // (2 * 8 * m)))
+            features = sorted(np.random.default_rng(0).choice(c, fit, replace=False).tolist())
+            grad_check = bn.gradcheck_features(s, pairs(), features, max_entries=check_entries)
     explanation = None
     if explain:
         explanation = out.explain(whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature)
@@ -235,9 +249,8 @@ def bn_grad(
             members=lambda: out.npz_members(stats, per_sample, sample_shape, affine),
             json_obj=lambda extra: out.result_json(whole(), extra, affine),
             table=lambda stream, colour: out.render_table(
-                whole(), emit, axis, explanation, stream, colour
+                whole(), emit, axis, explanation, stream, colour, header=inputs.doc.header
             ),
-            arrays=lambda: out.result_arrays(whole(), affine),
             document=lambda kind: render(
                 out.derivation(
                     whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature, affine
@@ -253,6 +266,7 @@ def bn_grad(
         delimiter=delimiter,
         rtol=rtol,
         atol=atol,
+        context=Context(batch=x.size // c),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,6 +9,7 @@ import click
 from hw3cli.commands._options import (
     INT_TUPLE,
     PADDING,
+    Command,
     check_standalone,
     format_option,
     layout_option,
@@ -80,6 +80,7 @@ applies to every axis. Padding: N, BEFORE:AFTER per axis (0:1,1:1), same, valid.
 
 @click.command(
     "conv-shape",
+    cls=Command,
     epilog=EPILOG,
     short_help="Output shape of a layer or a stack of layers.",
 )
@@ -221,9 +222,10 @@ def conv_shape(ctx: click.Context, /, **options: Any) -> None:
         _run_printed(args, net)
 
 
-@dataclass(frozen=True)
 class Args:
-    """conv-shape's options, as one frozen object passed to each mode."""
+    """conv-shape's options, as one object passed to each mode and never changed (a
+    changed copy comes from `replaced`). A plain class: a dataclass of forty fields
+    takes milliseconds of every start-up to generate."""
 
     input_size: tuple[int, ...] | None
     kernel: tuple[int, ...] | None
@@ -264,19 +266,27 @@ class Args:
     amp: bool = False
     fit: int | None = None
     standalone: bool = False
-    given: frozenset[str] = frozenset()  # the options typed on the command line
+    given: frozenset[str]  # the options typed on the command line
+    from_env: frozenset[str]  # the options set by HW3_CONV_SHAPE_<OPTION>
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
     @classmethod
     def of(cls, ctx: click.Context, options: dict[str, Any]) -> Args:
         from click.core import ParameterSource
 
-        given = frozenset(
-            name
-            for name in options
-            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-        )
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in options.items() if k in known}, given=given)
+        def set_from(source: ParameterSource) -> frozenset[str]:
+            return frozenset(name for name in options if ctx.get_parameter_source(name) == source)
+
+        values = {k: v for k, v in options.items() if k in cls.__annotations__}
+        values["given"] = set_from(ParameterSource.COMMANDLINE)
+        values["from_env"] = set_from(ParameterSource.ENVIRONMENT)
+        return cls(values)
+
+    def replaced(self, **changes: Any) -> Args:
+        """A copy with ``changes``."""
+        return Args({**self.__dict__, **changes})
 
     @property
     def lay(self) -> Layout:
@@ -295,7 +305,6 @@ class Args:
 def _documents(args: Args) -> Args:
     """--diagram and --explain as the format asks (svg is a diagram, markdown and latex
     are the explanation); --animate, --at and --standalone need their format."""
-    from dataclasses import replace
 
     document = args.document
     check_standalone(args.standalone, args.fmt, args.output)
@@ -325,8 +334,7 @@ def _documents(args: Args) -> Args:
             where="--at",
             hint="describe the layers with --net FILE or --layer SPEC",
         )
-    return replace(
-        args,
+    return args.replaced(
         diagram=args.diagram or document == "svg",
         explain=args.explain or document in ("markdown", "latex"),
     )
@@ -345,7 +353,7 @@ def _run_printed(args: Args, root: Any) -> None:
     from hw3cli.commands import _model
     from hw3cli.commands._profile import request_of
 
-    in_channels = args.in_channels if "in_channels" in args.given else None
+    in_channels = args.in_channels if "in_channels" in args.given | args.from_env else None
     if args.document == "svg":  # its receptive field
         _model.refuse_options(args.given - {"diagram"})
         _model.draw_field(root, args.input_size, args.batch, in_channels, args.at, args.output)
@@ -410,6 +418,8 @@ def _run_source(args: Args) -> None:
 def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
     """A single layer or a stack: the modes --min-input, --target, --diagram, or shapes."""
     specs = net if net is not None else [_single_spec(args)]
+    if not args.min_input:  # there --input gives only the number of axes
+        args = _full_shape(args, specs)
     _refuse_combinations(args, specs)
     if args.min_input:
         from hw3cli.commands._profile import refuse
@@ -441,6 +451,20 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
         _run_layer(args, specs[0], names, expect)
 
 
+def _full_shape(args: Args, specs: list[LayerSpec]) -> Args:
+    """--input given as a full shape (``1x3x224x224``, ``3x224x224``): its spatial size,
+    batch and channels (`hw3cli.commands._input`)."""
+    if args.input_size is None or len(args.input_size) < 3:  # a spatial size, as it is
+        return args
+    from hw3cli.commands._input import merged, read_input
+
+    user = args.given | args.from_env
+    channels = args.in_channels if "in_channels" in user else None
+    reading = read_input(args.input_size, args.lay, specs, channels)
+    batch, in_channels = merged(reading, args.batch, args.in_channels, user)
+    return args.replaced(input_size=reading.spatial, batch=batch, in_channels=in_channels)
+
+
 def _refuse_combinations(args: Args, specs: list[LayerSpec]) -> None:
     svg = args.document == "svg"
     for flag, value in (("--target", args.target is not None), ("--diagram", args.diagram)):
@@ -465,13 +489,8 @@ def _input_axes(args: Args) -> tuple[int, tuple[str, ...]]:
         raise InputError("missing: the input size", where="--input", hint="e.g. --input 32x32")
     n = len(input_size)
     if not 1 <= n <= MAX_AXES:
-        raise InputError(f"1 to 3 spatial axes, got {n}", where="--input")
-    if n == 3 and input_size[2] <= 4:
-        size = "x".join(map(str, input_size[:2]))
-        formats.warn(
-            f"--input {'x'.join(map(str, input_size))} has 3 spatial axes: a 3-D input (a "
-            f"volume, Conv3d). If {input_size[2]} is the number of channels, give --input "
-            f"{size} --in-channels {input_size[2]}"
+        raise InputError(
+            f"1 to 3 spatial axes (or a full shape of 4 or 5 numbers), got {n}", where="--input"
         )
     if not args.stacked:
         _check_option_lengths(n, args)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hw3cli.commands._options import FINITE, numeric_options
+from hw3cli.commands._options import FINITE, Command, numeric_options
 
 if TYPE_CHECKING:
     from hw3cli.core.softmax import Targets
@@ -45,7 +45,9 @@ _JSON_KEYS = ("logits", "target", "weight", "ignore_index", "label_smoothing", "
 JACOBIAN_LIMIT = 2**24  # entries: 128 MiB as float64
 
 
-@click.command("softmax-grad", epilog=EPILOG, short_help="Softmax, cross-entropy and dL/dz.")
+@click.command(
+    "softmax-grad", cls=Command, epilog=EPILOG, short_help="Softmax, cross-entropy and dL/dz."
+)
 @click.argument("input_file", required=False, metavar="[INPUT]")
 @click.option("--labels", default=None, help="Class indices, one per row: 2,0,1.")
 @click.option(
@@ -128,10 +130,12 @@ def softmax_grad(
     from hw3cli.commands._options import check_standalone
     from hw3cli.core import softmax as sm
     from hw3cli.core.blocks import rows_per_block
+    from hw3cli.core.compare import Context
     from hw3cli.errors import InputError, plural
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
     from hw3cli.output.derivation import render
+    from hw3cli.tensor_io.rows import InMemory
 
     # options -> inputs
     nm.start_progress(input_file, *([target_file] if target_file else []))
@@ -150,10 +154,12 @@ def softmax_grad(
     n, k = inputs.logits.shape
     if jacobian:
         _refuse_jacobian(resolved, n, k)
-    reason = nm.in_memory_reason(
-        resolved, check=check, explain=explain, expect=expect is not None, jacobian=jacobian
+    reason = nm.in_memory_reason(resolved, explain=explain, jacobian=jacobian)
+    hint = (  # --explain: one sample's numbers, and rows are independent
+        f"--explain walks through one sample: give its row alone (with its target), e.g. "
+        f"sed -n {sample + 1}p"
     )
-    logits = nm.held(inputs.logits, reason)
+    logits = nm.held(inputs.logits, reason, hint, 4)  # z, p, log p, dL/dz
     if explain and sample >= n:
         raise InputError(
             f"the logits have {plural(n, 'row')} (0 to {n - 1}), got {sample}", where="--sample"
@@ -173,19 +179,38 @@ def softmax_grad(
     for warning in s.warnings:
         formats.warn(warning)
 
-    def parts() -> Iterator[sm.CrossEntropyRows]:
+    def blocks() -> Iterator[tuple[int, Array]]:
         start = 0
         for z in logits.blocks(block_rows or rows_per_block((n, k))):
-            yield sm.rows(s, z, start)
+            yield start, z
             start += z.shape[0]
 
+    def parts() -> Iterator[sm.CrossEntropyRows]:
+        return (sm.rows(s, z, start) for start, z in blocks())
+
+    # --check on rows too many to hold: rows chosen across the batch, gathered in passing
+    sampled = check and not isinstance(logits, InMemory) and 8 * n * k > nm.CHECK_BYTES
+    picked = (
+        np.sort(np.random.default_rng(0).choice(n, min(n, check_entries), replace=False))
+        if sampled
+        else np.empty(0, dtype=np.intp)
+    )
+    gathered: list[tuple[Array, Array]] = []
     kept: list[sm.CrossEntropyRows] = []
     losses = []
-    for part in parts():
+    held_whole = reason is not None or (check and not sampled)
+    for start, z in blocks():  # the losses only, unless the rows are kept
+        if not (held_whole or sampled):
+            losses.append(sm.row_losses(s, z, start))
+            continue
+        part = sm.rows(s, z, start)
         sm.refuse_overflow(s, part)
         losses.append(part.losses)
-        if reason is not None:
+        if held_whole:
             kept.append(part)
+        if sampled:
+            mine = picked[(picked >= start) & (picked < start + z.shape[0])] - start
+            gathered.append((z[mine], part.grad[mine]))
     all_losses = np.concatenate(losses)
     loss = sm.reduced_loss(s, all_losses)
     whole_rows: list[sm.SoftmaxResult] = []
@@ -203,15 +228,27 @@ def softmax_grad(
     if check:
         # each entry is differenced through its row's K logits
         nm.refuse_costly_check([(n * k, check_entries, k)], check_entries)
-        grad_check = sm.gradcheck_cross_entropy(
-            logits.whole(),
-            s.targets,
-            whole(),
-            weight=inputs.weight,
-            ignore_index=inputs.ignore_index,
-            label_smoothing=inputs.label_smoothing,
-            max_entries=check_entries,
-        )
+        if sampled:
+            grad_check = sm.gradcheck_rows(
+                s,
+                picked,
+                np.concatenate([z for z, _ in gathered]),
+                np.concatenate([g for _, g in gathered]),
+                weight=inputs.weight,
+                ignore_index=inputs.ignore_index,
+                label_smoothing=inputs.label_smoothing,
+                max_entries=check_entries,
+            )
+        else:
+            grad_check = sm.gradcheck_cross_entropy(
+                logits.whole(),
+                s.targets,
+                whole(),
+                weight=inputs.weight,
+                ignore_index=inputs.ignore_index,
+                label_smoothing=inputs.label_smoothing,
+                max_entries=check_entries,
+            )
     explanation = None
     if explain:
         weighted = inputs.weight is not None
@@ -233,9 +270,8 @@ def softmax_grad(
             members=lambda: out.npz_members(matrix, (n, k), loss, all_losses, jac),
             json_obj=lambda extra: out.result_json(whole(), jac, extra),
             table=lambda stream, colour: out.render_table(
-                whole(), s.targets, emit, explanation, stream, colour
+                whole(), s.targets, emit, explanation, stream, colour, header=inputs.doc.header
             ),
-            arrays=lambda: out.result_arrays(whole(), jac),
             document=lambda kind: render(
                 out.derivation(
                     whole(),
@@ -256,7 +292,18 @@ def softmax_grad(
         delimiter=delimiter,
         rtol=rtol,
         atol=atol,
+        context=Context(batch=n, reduction=s.reduction, denominator=_mean_denominator(s)),
     )
+
+
+def _mean_denominator(s: Any) -> float:
+    """What --reduction mean divides by (N, or the weights of the labels not ignored):
+    the factor between a sum and a mean that --expect names."""
+    if s.reduction == "mean":
+        return float(s.denominator)
+    if s.targets.indices is not None:
+        return float(s.weight[s.targets.indices[~s.ignored]].sum())
+    return float(s.n)
 
 
 def _refuse_jacobian(fmt: str, n: int, k: int) -> None:

@@ -12,7 +12,7 @@ Every quantity of the derivation is returned, so that each line of it can be che
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.core.blocks import map_blocks, row_blocks
-from hw3cli.core.gradcheck import STEP, GradCheck, check_gradient, combine
+from hw3cli.core.gradcheck import STEP, EntryError, GradCheck, check_gradient, combine, relabel
 from hw3cli.errors import InputError, plural, shape_text
 
 Array = npt.NDArray[np.float64]
@@ -777,3 +777,56 @@ def gradcheck_batchnorm(
         )
         verdict = replace(verdict, notes=(*verdict.notes, note))
     return verdict
+
+
+def gradcheck_features(
+    s: BatchNormSetup,
+    pairs: Iterable[tuple[Array, Array]],
+    features: Sequence[int],
+    *,
+    max_entries: int = 200,
+    seed: int = 0,
+) -> GradCheck:
+    """`gradcheck_batchnorm` on a batch read block by block: the ``features`` (channels)
+    gathered from every block of (x, dy), whole batch long, and checked as a batch of
+    their own (each feature's statistics and gradients involve that feature alone, so
+    these are the input's own); indices are the input's."""
+    axis = s.channel_axis
+    picked = np.asarray(features, dtype=np.intp)
+    xs, dys = [], []
+    for xb, dyb in pairs:
+        xs.append(np.take(xb, picked, axis=axis))
+        dys.append(np.take(dyb, picked, axis=axis))
+    x, dy = np.concatenate(xs), np.concatenate(dys)
+    gamma, beta = s.gamma[picked], s.beta[picked]
+    rm, rv = s.running_mean[picked], s.running_var[picked]
+    result = batchnorm(
+        x, dy, gamma, beta, s.eps, axis, training=s.training, running_mean=rm, running_var=rv
+    )
+    check = gradcheck_batchnorm(
+        x,
+        dy,
+        gamma,
+        beta,
+        result,
+        s.eps,
+        axis,
+        running_mean=rm,
+        running_var=rv,
+        max_entries=max_entries,
+        seed=seed,
+    )
+    c = s.shape[axis]
+
+    def index(e: EntryError) -> tuple[int, ...]:
+        where = list(e.index)
+        at = axis if e.name == "dx" else 0
+        where[at] = int(picked[where[at]])
+        return tuple(where)
+
+    shown = ", ".join(map(str, picked[:8])) + (", ..." if picked.size > 8 else "")
+    note = (
+        f"checked on {picked.size} of {c} features ({shown}), each over the whole batch: "
+        "as many as a check holds in memory"
+    )
+    return relabel(check, index, total=math.prod(s.shape) + 2 * c, note=note)

@@ -13,7 +13,7 @@ rtol 1e-3). Relative error is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -162,3 +162,16 @@ def combine(checks: Sequence[GradCheck]) -> GradCheck:
         worst=tuple(worst),
         notes=tuple(n for c in checks for n in c.notes),
     )
+
+
+def relabel(
+    check: GradCheck,
+    index: Callable[[EntryError], tuple[int, ...]],
+    total: int,
+    note: str,
+) -> GradCheck:
+    """A check made on a sample gathered from a larger input, told in the input's terms:
+    each entry's ``index`` in it, the input's ``total`` entries, and a ``note`` of how
+    the sample was taken."""
+    worst = tuple(replace(e, index=index(e)) for e in check.worst)
+    return replace(check, worst=worst, total=total, notes=(*check.notes, note))

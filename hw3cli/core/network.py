@@ -102,6 +102,12 @@ class StackResult:
 
 def axes_of(specs: Sequence[LayerSpec]) -> int:
     """The number of spatial axes the layers describe (2 when every value is a scalar)."""
+    return declared_axes(specs) or 2
+
+
+def declared_axes(specs: Sequence[LayerSpec]) -> int | None:
+    """The number of spatial axes the layers name (a kernel of 3x3: 2), or None when
+    every value is one number for every axis."""
     lengths = [
         len(t)
         for spec in specs
@@ -109,7 +115,7 @@ def axes_of(specs: Sequence[LayerSpec]) -> int:
     ]
     lengths += [len(spec.padding) for spec in specs if not isinstance(spec.padding, str)]
     longest = max(lengths, default=1)
-    return longest if longest > 1 else 2
+    return longest if longest > 1 else None
 
 
 def layer_name(spec: LayerSpec, index: int) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hw3cli.core.blocks import map_blocks, row_blocks
-from hw3cli.core.gradcheck import GradCheck, check_gradient
+from hw3cli.core.gradcheck import EntryError, GradCheck, check_gradient, relabel
 from hw3cli.errors import InputError, plural
 
 Array = npt.NDArray[np.float64]
@@ -312,6 +312,47 @@ class CrossEntropyRows:
 ROWS_FIELDS = ("probs", "log_probs", "losses", "grad")
 
 
+@dataclass(frozen=True)
+class _RowTargets:
+    """The targets of some consecutive rows, weighted: for probability targets w t'
+    (``wt``); for class indices the rows not ignored (``kept``), their classes ``y``,
+    w_y t'_y less its e/K share (``at_y``) and w_c e/K for every class (``spread``)."""
+
+    wt: Array | None
+    kept: npt.NDArray[np.intp]
+    y: npt.NDArray[np.int64]
+    at_y: Array
+    spread: Array
+
+
+def _row_targets(s: CrossEntropySetup, start: int, end: int) -> _RowTargets:
+    ignored = s.ignored[start:end]
+    if s.targets.indices is None:
+        assert s.targets.probs is not None
+        part = Targets(probs=s.targets.probs[start:end])
+        wt = s.weight * smoothed_targets(part, s.k, s.label_smoothing, ignored)
+        none = np.empty(0, dtype=np.intp)
+        return _RowTargets(wt, none, none.astype(np.int64), np.empty(0), np.empty(0))
+    kept = np.flatnonzero(~ignored)
+    y = s.targets.indices[start:end][kept]
+    e, w = s.label_smoothing, s.weight
+    return _RowTargets(None, kept, y, (1.0 - e) * w[y], (e / s.k) * w)
+
+
+def _losses(s: CrossEntropySetup, t: _RowTargets, log_p: Array) -> Array:
+    """l_n = -sum_c w_c t'_c log p_c, row by row (0 for an ignored row)."""
+    if t.wt is not None:
+        # a class with no target weight adds nothing, even where log p is -inf (p = 0)
+        weighted: Array = 0.0 - np.where(t.wt == 0.0, 0.0, t.wt * log_p).sum(axis=1)
+        return weighted
+    losses = np.zeros(log_p.shape[0])
+    losses[t.kept] = -np.where(t.at_y == 0.0, 0.0, t.at_y * log_p[t.kept, t.y])
+    if s.label_smoothing:
+        spread_terms = np.where(t.spread == 0.0, 0.0, log_p[t.kept] * t.spread)
+        losses[t.kept] -= spread_terms.sum(axis=1)
+    return losses
+
+
 def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
     """Rows ``start``.. of the logits ``z``: p = softmax(z), t' the smoothed targets,
 
@@ -320,37 +361,42 @@ def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
     with D the mean's denominator (1 for none and sum). For class indices y, t' is
     (1 - e) at y and e/K everywhere, so sum_c w_c t'_c = (1 - e) w_y + (e/K) sum_c w_c,
     and the one-hot matrix is never built."""
-    end = start + z.shape[0]
-    ignored = s.ignored[start:end]
     log_p, p = log_softmax_and_softmax(z)
     with np.errstate(all="ignore"):  # overflow is reported by `refuse_overflow`
-        if s.targets.indices is None:
-            assert s.targets.probs is not None
-            part = Targets(probs=s.targets.probs[start:end])
-            wt = s.weight * smoothed_targets(part, s.k, s.label_smoothing, ignored)
-            # a class with no target weight adds nothing, even where log p is -inf (p = 0)
-            losses: Array = 0.0 - np.where(wt == 0.0, 0.0, wt * log_p).sum(axis=1)
-            grad: Array = wt.sum(axis=1, keepdims=True) * p
-            grad -= wt
+        t = _row_targets(s, start, start + z.shape[0])
+        losses = _losses(s, t, log_p)
+        if t.wt is not None:
+            grad: Array = t.wt.sum(axis=1, keepdims=True) * p
+            grad -= t.wt
         else:
-            kept = np.flatnonzero(~ignored)
-            y = s.targets.indices[start:end][kept]
-            e, w = s.label_smoothing, s.weight
-            at_y = (1.0 - e) * w[y]  # w_y t'_y less its e/K share
-            spread = (e / s.k) * w  # w_c e/K, every class
             total = np.zeros(z.shape[0])
-            total[kept] = at_y + spread.sum()
+            total[t.kept] = t.at_y + t.spread.sum()
             grad = p * total[:, None]
-            grad[kept, y] -= at_y
-            losses = np.zeros(z.shape[0])
-            losses[kept] = -np.where(at_y == 0.0, 0.0, at_y * log_p[kept, y])
-            if e:
-                grad[kept] -= spread
-                spread_terms = np.where(spread == 0.0, 0.0, log_p[kept] * spread)
-                losses[kept] -= spread_terms.sum(axis=1)
+            grad[t.kept, t.y] -= t.at_y
+            if s.label_smoothing:
+                grad[t.kept] -= t.spread
         if s.reduction == "mean":
             grad /= s.denominator
     return CrossEntropyRows(p, log_p, losses, grad)
+
+
+def row_losses(s: CrossEntropySetup, z: Array, start: int = 0) -> Array:
+    """The losses of rows ``start``.., checked as `refuse_overflow` checks `rows`, without
+    computing p or dL/dz (the first pass of a batch read block by block needs only the
+    losses): dL/dz is finite when a bound on it is, |dL/dz_j| <= (sum_c |w_c t'_c| +
+    max_c |w_c t'_c|) / D since 0 <= p_j <= 1; only where the bound is not finite are the
+    rows computed whole to tell."""
+    log_p = log_softmax(z)
+    with np.errstate(all="ignore"):  # overflow is reported below
+        t = _row_targets(s, start, start + z.shape[0])
+        losses = _losses(s, t, log_p)
+        if t.wt is not None:
+            bound = float(np.abs(t.wt).sum(axis=1).max(initial=0.0)) * 2
+        else:
+            bound = float(np.abs(t.at_y).max(initial=0.0)) * 2 + float(np.abs(t.spread).sum()) * 2
+    if not (np.isfinite(losses).all() and np.isfinite(bound / s.denominator)):
+        refuse_overflow(s, rows(s, z, start))
+    return losses
 
 
 def refuse_overflow(s: CrossEntropySetup, part: CrossEntropyRows) -> None:
@@ -466,13 +512,9 @@ def gradcheck_cross_entropy(
         """The reduced loss's terms from row index[0]: its own loss (over the mean's
         denominator, which does not depend on z)."""
         n = index[0]
-        row_targets = Targets(
-            indices=None if targets.indices is None else targets.indices[n : n + 1],
-            probs=None if targets.probs is None else targets.probs[n : n + 1],
-        )
         r = cross_entropy(
             z[n : n + 1],
-            row_targets,
+            _target_rows(targets, slice(n, n + 1)),
             weight=weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
@@ -481,3 +523,57 @@ def gradcheck_cross_entropy(
         return float(r.loss) / result.denominator
 
     return check_gradient("grad", row_loss, logits, result.grad, max_entries=max_entries, seed=seed)
+
+
+def _target_rows(targets: Targets, rows: slice | npt.NDArray[np.intp]) -> Targets:
+    return Targets(
+        indices=None if targets.indices is None else targets.indices[rows],
+        probs=None if targets.probs is None else targets.probs[rows],
+    )
+
+
+def gradcheck_rows(
+    s: CrossEntropySetup,
+    picked: npt.NDArray[np.intp],
+    logits: Array,
+    grad: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    max_entries: int = 200,
+    seed: int = 0,
+) -> GradCheck:
+    """`gradcheck_cross_entropy` on rows ``picked`` of a batch read block by block
+    (``logits`` and ``grad`` hold those rows): each row's terms of the loss involve that
+    row alone, and the mean's denominator is the whole batch's; indices are the batch's."""
+    targets = _target_rows(s.targets, picked)
+    empty = np.empty((0, s.k))
+    result = SoftmaxResult(
+        probs=empty,
+        log_probs=empty,
+        losses=np.empty(0),
+        loss=0.0,
+        grad=grad,
+        smoothed=empty,
+        weight=s.weight,
+        ignored=s.ignored[picked],
+        reduction=s.reduction,
+        denominator=s.denominator,
+    )
+    check = gradcheck_cross_entropy(
+        logits,
+        targets,
+        result,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        max_entries=max_entries,
+        seed=seed,
+    )
+
+    def index(e: EntryError) -> tuple[int, ...]:
+        return (int(picked[e.index[0]]), *e.index[1:])
+
+    note = f"checked on {picked.size:,} of {s.n:,} rows, chosen at random across the batch"
+    return relabel(check, index, total=s.n * s.k, note=note)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -72,68 +72,31 @@ def render_table(
     stream: IO[str],
     colour: bool,
     max_rows: int = 8,
-    max_cols: int = 8,
+    header: Sequence[str] | None = None,
 ) -> None:
-    """Per-feature statistics and gradients, then a preview of the emitted matrix."""
-    from rich.table import Table
-
-    from hw3cli.output.console import Text, make_console, print_fitting
-    from hw3cli.output.numbers import short
+    """Per-feature statistics and gradients (every one: folded into several tables when
+    the terminal is narrow), then a preview of the emitted matrix (as many columns as the
+    width holds). Numbers and headers are never cut; columns carry the CSV header's
+    names when the input had one."""
+    from hw3cli.output.console import Column, Text, make_console, print_folded, print_preview
 
     console = make_console(stream, colour)
     mode = "training" if result.training else "evaluation"
     names = ("mean", "var", "dvar", "dmu", "dgamma", "dbeta")
     c = result.mean.size
+    labels = list(header) if header is not None and len(header) == c else list(map(str, range(c)))
+    shown = list(range(c)) if c <= 2 * max_rows else [*range(max_rows), -1, *range(c - 2, c)]
 
-    def features(compact: bool) -> Table:
-        """Per feature; compact: three significant digits, without dvar and dmu (JSON and
-        CSV keep them all, in full)."""
-        text = short if compact else num
-        shown_names = ("mean", "var", "dgamma", "dbeta") if compact else names
-        note = " (dvar, dmu: --format json)" if compact else ""
-        table = Table(
-            title=f"bn-grad: {mode} mode, m = {result.m} values per feature, "
-            f"eps = {result.eps:g}{note}",
-            title_justify="left",
-        )
-        table.add_column("j" if compact else "feature", justify="right", no_wrap=True)
-        for name in shown_names:
-            table.add_column(name, justify="right", no_wrap=True)
-        shown = list(range(c)) if c <= 2 * max_rows else [*range(max_rows), -1, *range(c - 2, c)]
-        for j in shown:
-            if j < 0:
-                table.add_row(*(Text("...") for _ in range(len(shown_names) + 1)))
-                continue
-            cells = (Text(text(getattr(result, n)[j])) for n in shown_names)
-            table.add_row(Text(str(j)), *cells)
-        return table
+    def cells(values: Array) -> list[str]:
+        return ["..." if j < 0 else num(values[j]) for j in shown]
 
-    rows = as_rows(getattr(result, emit), channel_axis)
-
-    def preview(compact: bool) -> Table:
-        """The emitted matrix: the first and last rows and columns; compact: fewer
-        columns, three significant digits."""
-        text = short if compact else num
-        most = 3 if compact else max_cols
-        table = Table(title=f"{emit} ({rows.shape[0]} x {rows.shape[1]})", title_justify="left")
-        table.add_column("", justify="right", no_wrap=True)
-        cols = list(range(rows.shape[1]))
-        if len(cols) > most:
-            cols = [*range(most - 1), -1, rows.shape[1] - 1]
-        for j in cols:
-            table.add_column("..." if j < 0 else str(j), justify="right", no_wrap=True)
-        n = rows.shape[0]
-        row_ids = list(range(n)) if n <= max_rows + 2 else [*range(max_rows - 2), -1, n - 2, n - 1]
-        for i in row_ids:
-            if i < 0:
-                table.add_row(Text("..."), *(Text("...") for _ in cols))
-                continue
-            cells = [Text("...") if j < 0 else Text(text(rows[i, j])) for j in cols]
-            table.add_row(Text(str(i)), *cells)
-        return table
-
-    print_fitting(console, features)
-    print_fitting(console, preview)
+    print_folded(
+        console,
+        f"bn-grad: {mode} mode, m = {result.m} values per feature, eps = {result.eps:g}",
+        Column("feature", ["..." if j < 0 else labels[j] for j in shown]),
+        [Column(name, cells(getattr(result, name))) for name in names],
+    )
+    print_preview(console, emit, as_rows(getattr(result, emit), channel_axis), labels, max_rows)
     if result.running_mean is not None and result.running_var is not None:
         console.print(Text(f"running mean after update: {vec(result.running_mean)}"))
         console.print(Text(f"running var after update:  {vec(result.running_var)}"))

@@ -151,27 +151,26 @@ def render_layer_table(
     colour: bool,
 ) -> None:
     """A Rich table: one row per axis, then shapes, parameters and MACs."""
-    from rich.table import Table
-
-    from hw3cli.output.console import Text, make_console
+    from hw3cli.output.console import Column, Text, make_console, print_folded
 
     console = make_console(stream, colour)
-    table = Table(title=f"conv-shape: {result.spec.kind}", title_justify="left")
-    for column in ("axis", "input", "kernel", "stride", "dilation", "padding", "output"):
-        table.add_column(column, justify="left" if column == "axis" else "right")
-    table.add_column("dropped", justify="right")
-    for a in result.axes:
-        table.add_row(
-            Text(a.name),
-            Text(str(a.input)),
-            Text(str(a.kernel)),
-            Text(str(a.stride)),
-            Text(str(a.dilation)),
-            Text(padding_text(a.padding)),
-            Text(str(a.output), style="bold"),
-            Text(str(a.dropped), style="yellow" if a.dropped else ""),
-        )
-    console.print(table)
+    axes = result.axes
+    print_folded(  # folded when narrow: no header or number is cut
+        console,
+        f"conv-shape: {result.spec.kind}",
+        Column("axis", [a.name for a in axes], justify="left"),
+        [
+            Column("input", [str(a.input) for a in axes]),
+            Column("kernel", [str(a.kernel) for a in axes]),
+            Column("stride", [str(a.stride) for a in axes]),
+            Column("dilation", [str(a.dilation) for a in axes]),
+            Column("padding", [padding_text(a.padding) for a in axes]),
+            Column("output", [Text(str(a.output), style="bold") for a in axes]),
+            Column(
+                "dropped", [Text(str(a.dropped), style="yellow" if a.dropped else "") for a in axes]
+            ),
+        ],
+    )
     shape_in, shape_out = shapes(result, batch, layout)
     names = layout_name(len(result.axes), layout)
     console.print(Text(shape_change(names, shape_in, shape_out)))

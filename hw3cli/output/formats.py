@@ -41,6 +41,11 @@ def silence_stdout() -> None:
     sys.stdout = _Discard()
 
 
+def quiet() -> bool:
+    """--quiet is in force: only errors and failed checks reach stderr."""
+    return isinstance(sys.stdout, _Discard)
+
+
 def stdout_is_terminal() -> bool:
     isatty = getattr(sys.stdout, "isatty", None)
     return bool(isatty and isatty())
@@ -168,7 +173,10 @@ def write_table(render: Callable[[IO[str], bool], None], output: str | None) -> 
 
 
 def warn(message: str) -> None:
-    """A warning on stderr, shown as errors are (`hw3cli.errors.displayable`)."""
+    """A warning on stderr, shown as errors are (`hw3cli.errors.displayable`); none with
+    --quiet."""
+    if quiet():
+        return
     from hw3cli.errors import displayable
 
     sys.stderr.write(f"Warning: {displayable(message)}\n")

@@ -101,6 +101,10 @@ def start_reading(
     (stderr) is a terminal. ``paths``: the main inputs (None or ``-``: stdin), whose
     sizes make the total; without them, each input adds its size as it is opened."""
     stop()
+    from hw3cli.output.formats import quiet
+
+    if quiet():
+        return
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
     if stream is None or not (isatty and isatty()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -72,54 +72,43 @@ def render_table(
     stream: IO[str],
     colour: bool,
     max_rows: int = 10,
-    max_cols: int = 8,
+    header: Sequence[str] | None = None,
 ) -> None:
-    """Per sample: label, p of the label, loss; then the gradient (or probability) matrix."""
-    from rich.table import Table
-
-    from hw3cli.output.console import Text, make_console
+    """Per sample: label, p of the label, loss; then the gradient (or probability)
+    matrix, as many columns as the width holds, named by the CSV header when there was
+    one. Numbers and headers are never cut."""
+    from hw3cli.output.console import Column, Text, make_console, print_folded, print_preview
 
     console = make_console(stream, colour)
     n, k = result.probs.shape
     loss = result.loss
     total = vec(loss) if isinstance(loss, np.ndarray) else num(loss)
-    samples = Table(
-        title=f"softmax-grad: {plural(n, 'sample')}, {plural(k, 'class', 'classes')}, "
-        f"reduction {result.reduction}, loss {total}",
-        title_justify="left",
-    )
-    for column in ("sample", "label", "p(label)", "loss"):
-        samples.add_column(column, justify="right")
     rows = list(range(n)) if n <= max_rows + 2 else [*range(max_rows - 2), -1, n - 2, n - 1]
-    for i in rows:
-        if i < 0:
-            samples.add_row(*(Text("...") for _ in range(4)))
-            continue
-        if result.ignored[i]:
-            p_label = "ignored"
-        elif targets.indices is not None:
-            p_label = num(result.probs[i, targets.indices[i]])
-        else:
-            p_label = "-"
-        samples.add_row(
-            Text(str(i)), Text(_label_text(targets, i)), Text(p_label), Text(num(result.losses[i]))
-        )
-    console.print(samples)
 
+    def p_label(i: int) -> str:
+        if result.ignored[i]:
+            return "ignored"
+        if targets.indices is not None:
+            return num(result.probs[i, targets.indices[i]])
+        return "-"
+
+    def cells(cell: Callable[[int], str]) -> list[str]:
+        return ["..." if i < 0 else cell(i) for i in rows]
+
+    print_folded(
+        console,
+        f"softmax-grad: {plural(n, 'sample')}, {plural(k, 'class', 'classes')}, "
+        f"reduction {result.reduction}, loss {total}",
+        Column("sample", cells(str)),
+        [
+            Column("label", cells(lambda i: _label_text(targets, i))),
+            Column("p(label)", cells(p_label)),
+            Column("loss", cells(lambda i: num(result.losses[i]))),
+        ],
+    )
     matrix = result.grad if emit == "grad" else result.probs
     title = "dL/dz" if emit == "grad" else "softmax probabilities"
-    grid = Table(title=f"{title} ({n} x {k})", title_justify="left")
-    grid.add_column("", justify="right")
-    cols = list(range(k)) if k <= max_cols else [*range(max_cols - 1), -1, k - 1]
-    for j in cols:
-        grid.add_column("..." if j < 0 else str(j), justify="right")
-    for i in rows:
-        if i < 0:
-            grid.add_row(Text("..."), *(Text("...") for _ in cols))
-            continue
-        cells = [Text("...") if j < 0 else Text(num(matrix[i, j])) for j in cols]
-        grid.add_row(Text(str(i)), *cells)
-    console.print(grid)
+    print_preview(console, title, matrix, list(header or []), max_rows)
     for warning in result.warnings:
         console.print(Text(f"note: {warning}"), soft_wrap=True)
     for line in explanation or []:

@@ -13,25 +13,10 @@ from typing import Any
 _INLINE = (int, float, bool, type(None))
 
 
-def dumps(obj: Any, indent: int = 2) -> str:
-    """``obj`` as JSON text ending in a newline; non-finite floats are refused."""
-    return _dumps(obj, indent, 0) + "\n"
-
-
-def dumps_pieces(obj: Any, indent: int = 2) -> list[str]:
-    """`dumps` of ``obj`` as pieces whose concatenation is its text: an object's entries
-    each a piece, so that output of several large arrays is written piece by piece and
-    never held twice (joined, then encoded). All are made before the caller writes any:
-    a refused value (a non-finite float) leaves nothing half written."""
-    if not isinstance(obj, dict) or not obj:
-        return [dumps(obj, indent)]
-    pad = " " * indent
-    pieces = ["{\n"]
-    for i, (key, value) in enumerate(obj.items()):
-        lead = ",\n" if i else ""
-        pieces.append(f"{lead}{pad}{json.dumps(str(key))}: {_dumps(value, indent, 1)}")
-    pieces.append("\n}\n")
-    return pieces
+def dumps(obj: Any, indent: int = 2, level: int = 0) -> str:
+    """``obj`` as JSON text ending in a newline (nested ``level`` deep: indented as a
+    value inside that many objects); non-finite floats are refused."""
+    return _dumps(obj, indent, level) + "\n"
 
 
 def _dumps(obj: Any, step: int, level: int) -> str:

@@ -123,9 +123,12 @@ def read_csv_rows(
     blocks: list[Array] = []
     disk: Spool | None = None
     size = PIECE_BYTES
+    chunks: Iterable[bytes] = source.chunks(in_memory=not spool, size=size)
     if source.size is not None and source.size <= WHOLE_BYTES:
-        size = max(size, source.size + 1)  # one piece: polars parses it on every core
-    pieces = csv_pieces(source.chunks(in_memory=not spool, size=size), size, source.name)
+        # one piece, in memory: polars parses it on every core, and nothing is spooled
+        size = max(size, source.size + 1)
+        chunks = [b"".join(source.chunks(in_memory=not spool, size=size))]
+    pieces = csv_pieces(chunks, size, source.name)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:
@@ -431,7 +434,8 @@ def csv_pieces(
                 cut = chunk.find(b"\n", limit) + 1
             if cut <= start:
                 break
-            piece = b"".join((*carry, view[start:cut]))  # one copy
+            whole = not carry and start == 0 and cut == len(chunk)
+            piece = chunk if whole else b"".join((*carry, view[start:cut]))  # one copy, or none
             _refuse_long_lines(piece, lines, source)
             yield piece, offset
             offset += len(piece)

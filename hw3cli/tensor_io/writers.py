@@ -6,6 +6,7 @@ written atomically (`hw3cli.tensor_io.atomic`).
 
 from __future__ import annotations
 
+import json
 import math
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from hw3cli.errors import InputError, escaped
 from hw3cli.tensor_io.engine import attempt
-from hw3cli.tensor_io.jsontext import dumps, dumps_pieces
+from hw3cli.tensor_io.jsontext import dumps
 
 BLOCK_ROWS = 8192  # rows written at a time: a few MB of text, whatever the input
 BLOCK_VALUES = BLOCK_ROWS * 32  # and at most this many values, but for a wider row
@@ -41,9 +42,51 @@ def json_text(obj: Mapping[str, Any]) -> str:
     return dumps(jsonable(obj))
 
 
-def json_pieces(obj: Mapping[str, Any]) -> list[str]:
-    """`json_text` in pieces (`dumps_pieces`): one entry of the object each."""
-    return dumps_pieces(jsonable(obj))
+LARGE = 1 << 16  # values of an array written block by block in JSON
+
+
+def json_chunks(obj: Mapping[str, Any], step: int = 2) -> Iterator[str]:
+    """The text of `json_text`, in pieces: a large array of numbers goes block of rows by
+    block of rows (formatted by polars, as CSV is), so that its text is never held whole
+    nor built from a list of Python floats."""
+
+    def large(v: Any) -> bool:
+        return isinstance(v, np.ndarray) and v.size >= LARGE and bool(np.isfinite(v).all())
+
+    if not any(large(v) for v in obj.values()):
+        yield json_text(obj)
+        return
+    yield "{\n"
+    for i, (key, value) in enumerate(obj.items()):
+        yield " " * step + json.dumps(str(key)) + ": "
+        if large(value) and value.ndim >= 1:
+            yield from _json_array(value, step, 1)
+        else:
+            yield dumps(jsonable(value), indent=step, level=1).rstrip("\n")
+        yield ",\n" if i < len(obj) - 1 else "\n"
+    yield "}\n"
+
+
+def _json_array(a: npt.NDArray[Any], step: int, level: int) -> Iterator[str]:
+    """A finite float array as JSON: a vector on one line, a matrix one row a line."""
+    pad, end = " " * (step * (level + 1)), " " * (step * level)
+    if a.ndim == 1:
+        text = _csv_block(a.reshape(-1, 1))
+        yield "[" + text.rstrip("\n").replace("\n", ", ") + "]"
+        return
+    yield "[\n"
+    if a.ndim == 2:
+        first = True
+        for start in range(0, a.shape[0], BLOCK_ROWS):
+            lines = _csv_block(a[start : start + BLOCK_ROWS]).rstrip("\n").replace(",", ", ")
+            rows = lines.split("\n")
+            yield ("" if first else ",\n") + ",\n".join(f"{pad}[{row}]" for row in rows)
+            first = False
+    else:
+        for i in range(a.shape[0]):
+            yield ("" if i == 0 else ",\n") + pad
+            yield from _json_array(a[i], step, level + 1)
+    yield "\n" + end + "]"
 
 
 def _format_row(row: Sequence[float]) -> str:
@@ -66,6 +109,7 @@ def iter_csv_blocks(
     """CSV text of blocks of rows (a 1-D block is a column), a header line first if given."""
     if header is not None:
         yield ",".join(csv_cell(h) for h in header) + "\n"
+
     for block in blocks:
         rows = block.reshape(-1, 1) if block.ndim == 1 else block
         step = max(1, min(BLOCK_ROWS, BLOCK_VALUES // max(rows.shape[1], 1)))

@@ -215,7 +215,7 @@ def test_error_leaves_existing_output_untouched(tmp_path: Path) -> None:
         (["--input", "32", "--kernel", "3", "--padding", "abc"], ["padding"]),
         (["--input", "32", "--kernel", "a,3"], ["--kernel", "'a'"]),
         (["--input", "32x32", "--kernel", "3,3,3"], ["--kernel", "3 values", "2 spatial"]),
-        (["--input", "1x2x3x4", "--kernel", "3"], ["--input", "1 to 3"]),
+        (["--input", "1x2x3x4x5x6", "--kernel", "3"], ["--input", "1 to 3"]),
         (["--input", "8", "--kernel", "3", "--output-padding", "1"], ["--transposed"]),
         (["--input", "8", "--kernel", "3", "--ceil-mode"], ["pooling"]),
         (
@@ -334,8 +334,12 @@ def test_a_small_third_axis_is_taken_for_channels_and_said_so() -> None:
     result = invoke(["conv-shape", "--input", "32x32x3", "--kernel", "3,3,1"])
     assert result.exit_code == 0 and result.stdout == "30x30x3\n"
     assert "--input 32x32 --in-channels 3" in result.stderr
-    quiet = invoke(["conv-shape", "--input", "32x32x16", "--kernel", "3"])
-    assert quiet.stderr == ""
+    # a third spatial axis is never taken silently: 16 could be channels too
+    volume = invoke(["conv-shape", "--input", "32x32x16", "--kernel", "3"])
+    assert volume.stdout == "30x30x14\n"
+    assert "read as a 3-D input" in volume.stderr and "--in-channels 16" in volume.stderr
+    explicit = invoke(["conv-shape", "--input", "32x32x16", "--kernel", "3x3x3"])
+    assert explicit.stdout == "30x30x14\n" and explicit.stderr == ""
 
 
 def test_csv_has_one_row_per_layer_for_spreadsheets() -> None:

@@ -178,14 +178,59 @@ def test_whole_result_formats_refuse_inputs_larger_than_memory_allows(
 ) -> None:
     from hw3cli.commands import _numeric
 
-    monkeypatch.setattr(_numeric, "IN_MEMORY_LIMIT", 100)
+    monkeypatch.setattr(_numeric, "IN_MEMORY_BYTES", 6 * 800)
     x_path, dy_path, _, _ = batch
     args = ["bn-grad", str(x_path), "--dy", str(dy_path)]
     err = assert_clean_error(invoke([*args, "--format", "json"]))
-    assert "41x4 = 164 values (1.3 kB as float64)" in err and "JSON output" in err
-    assert "--format csv or -o out.npz" in err
-    assert "--check" in assert_clean_error(invoke([*args, "--check"]))
+    assert "41x4 = 164 values (1.3 kB as float64): JSON output holds the result whole" in err
+    assert "6 arrays this size (7.9 kB), more than the 4.8 kB hw3 holds" in err
+    assert "--format csv" in err and "-o out.npz" in err
+    # --explain walks one feature, and features are independent: the hint gives one column
+    explain = assert_clean_error(invoke([*args, "--explain", "--feature", "2"]))
+    assert "give its column alone" in explain and "cut -d, -f3" in explain
     assert invoke(args).exit_code == 0  # CSV: block by block, no limit
+    assert invoke([*args, "--check"]).exit_code == 0  # --check streams too
+
+
+def test_check_streams_whole_features_of_a_batch_too_large_to_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3cli.commands import _numeric
+
+    rng = np.random.default_rng(11)
+    x, dy = rng.normal(2.0, 3.0, size=(300, 6)), rng.normal(size=(300, 6))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "dy.npy", dy)
+    args = ["bn-grad", str(tmp_path / "x.npy"), "--dy", str(tmp_path / "dy.npy"), "--check"]
+    whole = invoke([*args, "-o", str(tmp_path / "a.npz")])
+    assert "gradient check passed: 212 of 1812 entries" in whole.stderr  # 200 + 6 + 6
+    # 300 rows x 2 features x (x and dy) x 8 bytes = 9600 bytes: two whole features fit
+    monkeypatch.setattr(_numeric, "CHECK_BYTES", 9600)
+    streamed = invoke([*args, "-o", str(tmp_path / "b.npz"), "--block-rows", "7"])
+    assert streamed.exit_code == 0, streamed.stderr
+    assert "gradient check passed: 204 of 1812 entries" in streamed.stderr  # 200 + 2 + 2
+    assert "checked on 2 of 6 features" in streamed.stderr
+    assert "each over the whole batch" in streamed.stderr
+
+
+def test_softmax_check_samples_rows_across_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3cli.commands import _numeric
+
+    rng = np.random.default_rng(12)
+    z = rng.normal(size=(500, 5))
+    np.save(tmp_path / "z.npy", z)
+    labels = ",".join(str(i % 5) for i in range(500))
+    monkeypatch.setattr(_numeric, "CHECK_BYTES", 1000)
+    for reduction in ("sum", "mean", "none"):
+        args = ["softmax-grad", str(tmp_path / "z.npy"), "--labels", labels, "--check"]
+        result = invoke(
+            [*args, "--reduction", reduction, "-o", str(tmp_path / "g.npz"), "--block-rows", "9"]
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "gradient check passed: 200 of 2500 entries" in result.stderr
+        assert "checked on 200 of 500 rows, chosen at random across the batch" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -221,3 +221,42 @@ def test_class_indices_equal_their_one_hot_rows(
     np.testing.assert_allclose(by_index.grad, by_rows.grad, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(by_index.losses, by_rows.losses, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(by_index.smoothed, by_rows.smoothed, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+@pytest.mark.parametrize("kind", ["indices", "probs"])
+def test_row_losses_are_the_losses_of_rows(kind: str, reduction: str, smoothing: float) -> None:
+    """The first pass of a streamed batch computes the losses alone: the same numbers."""
+    from hw3cli.core.softmax import row_losses, rows, setup
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(9, 4)) * 5
+    if kind == "indices":
+        targets = Targets(indices=np.array([0, 3, -100, 1, 2, 2, 0, 1, 3]))
+    else:
+        raw = rng.random((9, 4))
+        targets = Targets(probs=raw / raw.sum(axis=1, keepdims=True))
+    s = setup(
+        9,
+        4,
+        targets,
+        weight=np.array([1.0, 2.0, 0.5, 0.0]),
+        label_smoothing=smoothing,
+        reduction=reduction,  # type: ignore[arg-type]
+    )
+    np.testing.assert_array_equal(row_losses(s, z[3:], 3), rows(s, z[3:], 3).losses)
+
+
+def test_row_losses_refuse_what_rows_refuse() -> None:
+    from hw3cli.core.softmax import refuse_overflow, row_losses, rows, setup
+
+    s = setup(2, 2, Targets(indices=np.array([0, 1])), weight=np.array([1e308, 1e308]))
+    z = np.array([[0.0, 1.0], [2.0, -1.0]])
+    with pytest.raises(InputError, match="overflows float64"):
+        refuse_overflow(s, rows(s, z))
+    with pytest.raises(InputError, match="overflows float64"):
+        row_losses(s, z)
+    # a bound beyond float64 alone is no overflow: the rows themselves are looked at
+    fine = setup(2, 2, Targets(indices=np.array([0, 1])), weight=np.array([1e308, 1.0]))
+    np.testing.assert_array_equal(row_losses(fine, z[1:], 1), rows(fine, z[1:], 1).losses)

@@ -155,7 +155,8 @@ def test_one_dimensional_strip() -> None:
 
 
 def test_three_dimensional_slice_with_a_note() -> None:
-    svg = figure("--input", "5x5x4", "--kernel", "3")
+    # a kernel of three sizes says 5x5x4 is a volume (4 could be channels: CLI.md)
+    svg = figure("--input", "5x5x4", "--kernel", "3x3x3")
     assert "a 3-D layer: its W x H slice; axis D: input 4, kernel 3" in svg
     assert close(at(svg, "0,0", "1,1"), under_window(INPUT))
 

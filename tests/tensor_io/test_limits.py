@@ -476,7 +476,7 @@ def test_npz_reader_reads_or_refuses_any_archive(data: bytes) -> None:
     )
 )
 def test_json_in_pieces_is_the_json_text(obj: dict[str, object]) -> None:
-    pieces = writers.json_pieces(obj)
+    pieces = list(writers.json_chunks(obj))
     assert "".join(pieces) == writers.json_text(obj)
     back = json.loads("".join(pieces))
     for key, value in obj.items():
@@ -486,7 +486,7 @@ def test_json_in_pieces_is_the_json_text(obj: dict[str, object]) -> None:
 
 def test_json_in_pieces_refuses_before_anything_is_written() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
-        writers.json_pieces({"a": np.zeros(3), "b": np.array([1.0, np.inf])})
+        next(writers.json_chunks({"a": np.zeros(3), "b": np.array([1.0, np.inf])}))
 
 
 def test_compressed_members_unpack_to_at_most_a_bound_whatever_the_ratio(
