@@ -271,7 +271,7 @@ def _text(shape: Shape) -> str:
 def run_printed(root: Module, opts: ModelOptions) -> None:
     """A model printed by PyTorch: run at --input (its reading settled there), or its
     accepted sizes with --min-input."""
-    from hw3cli.core.forward import UnknownLayer, read_forward, readings_for_sizes, run_model
+    from hw3cli.core.forward import read_forward, readings_for_sizes, run_model
     from hw3cli.core.model import declared_in_channels, declared_spatial_axes, starts_with_linear
 
     axes = declared_spatial_axes(root)
@@ -286,13 +286,11 @@ def run_printed(root: Module, opts: ModelOptions) -> None:
     def run(shape: Shape, batch: int, seen: list[Leaf] | None) -> ModelResult:
         try:
             return run_model(root, shape, batch, seen)
-        except Undecided:
-            raise
         except InputError as e:
-            if (e.hint and "hidden forward step" in e.hint) or isinstance(e, UnknownLayer):
+            noted = _noted(e)
+            if noted is e:
                 raise
-            hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
-            raise InputError(e.message, where=e.where, hint=hint) from None
+            raise noted from None
 
     if not opts.min_input:
         shape, batch = input_shape(opts, model)
@@ -354,37 +352,70 @@ def _input_shape(
 
 def _main_path(root: Module, shape: tuple[int, ...], batch: int) -> tuple[Any, Any, str]:
     """The model run, its main path's convolutions and poolings as a stack (axes named as
-    PyTorch's NCHW names them), and a note on where the path ends."""
+    PyTorch's NCHW names them), and a note saying which path that is and where it ends.
+    Undecided (exit 3) where the path is not one chain of layers (`spatial_path`)."""
     from hw3cli.core.layout import axis_names
-    from hw3cli.core.model import global_layer, run_model, spatial_path
+    from hw3cli.core.model import global_layer, run_model, side_by_side_before, spatial_path
     from hw3cli.core.network import stack_of
 
     try:
         result = run_model(root, shape, batch)
-        path, stop = spatial_path(result)
     except InputError as e:
-        hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
-        raise InputError(e.message, where=e.where, hint=hint) from None
-    if not path:
-        where = f" before {stop.name} ({stop.kind})" if stop is not None else ""
+        parallel = side_by_side_before(root, e.where)
+        if parallel is not None:  # (the likelier cause, and a field hw3 would not follow)
+            raise parallel from None
+        raise _noted(e) from None
+    path = spatial_path(result, root)
+    if not path.layers:
+        where = f" before {path.stop.name} ({path.stop.kind})" if path.stop is not None else ""
         raise InputError(f"the model has no convolution or pooling{where} to follow")
     names = axis_names(len(shape) - 1, "nchw")
     layers = []
-    for leaf in path:
+    for leaf in path.layers:
         r = leaf.result
         assert r is not None
         axes = tuple(a._replace(name=n) for a, n in zip(r.axes, names, strict=True))
         layers.append((leaf.name, r._replace(axes=axes)))
     stack = stack_of(shape[1:], shape[0], layers)
-    note = "the convolutions and poolings of the main path (branches such as downsample see less)"
-    if stop is not None:
+    # clauses apart by "; " (a figure writes each on a line of its own)
+    note = (
+        f"the main path: the {len(path.layers)} convolutions and poolings from "
+        f"{path.layers[0].name} to {path.layers[-1].name}, in the order run"
+    )
+    if path.branches:
+        kinds = sorted({name.rsplit(".", 1)[-1] for name in path.branches})
+        note += (
+            f"; {len(path.branches)} residual branches ({', '.join(kinds)}) left out, as "
+            "each sees less than its block's main path"
+        )
+    if path.stop is not None:
         after = (
             "after which every output sees the whole input"
-            if global_layer(stop)
+            if global_layer(path.stop)
             else "which hw3 does not follow"
         )
-        note += f", up to {stop.name} ({stop.kind}), {after}"
+        note += f"; up to {path.stop.name} ({path.stop.kind}), {after}"
+    if path.assumed:
+        classes = ", ".join(f"{name or 'the model'} ({kind})" for name, kind in path.assumed)
+        verb = "runs its" if len(path.assumed) == 1 else "run their"
+        note += f"; assumed: {classes} {verb} children in the printed order"
+        formats.warn(
+            f"the receptive field assumes that {classes} {verb} children one after another "
+            "in the printed order: hw3 has no rule for the class, and forward is not in "
+            "the print"
+        )
     return result, stack, note
+
+
+def _noted(e: InputError) -> InputError:
+    """A failed run's error, its hint saying what a print cannot show: not for exit 3, a
+    hidden step's candidates or an unknown class, which say it themselves."""
+    from hw3cli.core.forward import UnknownLayer
+
+    if isinstance(e, (Undecided, UnknownLayer)) or (e.hint and "hidden forward step" in e.hint):
+        return e
+    hint = f"{e.hint}; {PRINT_NOTE}" if e.hint else PRINT_NOTE
+    return InputError(e.message, where=e.where, hint=hint)
 
 
 def draw_field(

@@ -21,6 +21,11 @@ blocks are named rules in `hw3cli.core.torchvision_blocks`):
    fixed-kernel pool leads in). Inside a Sequential no code runs between children: a
    Linear that meets a feature map there is an error that says where to add
    ``nn.Flatten()``.
+
+The receptive field (`spatial_path`) is stricter than the shapes: it follows only
+containers known to chain their children (`CHAINED`, checked by their children's names),
+follows a class without a rule as a stated assumption, and refuses (Undecided) children
+that run side by side (`SIDE_BY_SIDE`, children named ``branch...``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from hw3cli.core.conv import check_digits
-from hw3cli.errors import InputError
+from hw3cli.errors import InputError, Undecided
 
 if TYPE_CHECKING:
     from hw3cli.core.conv import LayerResult
@@ -660,35 +665,252 @@ def run_model(
     return run(root, input_shape, batch, seen)
 
 
-def spatial_path(result: ModelResult) -> tuple[list[Leaf], Leaf | None]:
-    """The convolutions and poolings on the model's main path, in the order run, up to the
-    first other layer that changes the shape (a global pooling, a Flatten, a Linear, an
-    Upsample, a padding layer), and that layer (None when there is none). Layers that keep
-    the shape (activations, normalisations, an adaptive pooling to the size it receives)
-    change no receptive field. Branches (``downsample``, ``shortcut``) are left out: a
-    residual block's output sees what its main path sees, which holds what the branch sees.
-    A Fire's two expands are chained: its 1x1 expand changes no receptive field.
-    InputError where a layer's input is not the output of the one before it on the path
-    (a step of forward the print does not show)."""
+# Containers whose forward runs their children one after another in the printed order (a
+# residual branch of BRANCHES aside), with the children each rule expects (None: any): the
+# receptive field follows them. torchvision's classes, checked by their children, so that a
+# user's class of the same name with other children is not taken for them.
+CHAINED: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(
+        (
+            "Sequential",
+            "Conv1dNormActivation",
+            "Conv2dNormActivation",
+            "Conv3dNormActivation",
+            "_Transition",
+            "SimpleStemIN",
+            "AnyStage",
+        )
+    ),
+    **{
+        name: frozenset(children.split())
+        for name, children in (
+            ("ResNet", "conv1 bn1 relu maxpool layer1 layer2 layer3 layer4 avgpool fc"),
+            ("BasicBlock", "conv1 bn1 relu conv2 bn2 downsample"),
+            ("Bottleneck", "conv1 bn1 conv2 bn2 conv3 bn3 relu downsample"),
+            ("VGG", "features avgpool classifier"),
+            ("AlexNet", "features avgpool classifier"),
+            ("MobileNetV2", "features classifier"),
+            ("MobileNetV3", "features avgpool classifier"),
+            ("EfficientNet", "features avgpool classifier"),
+            ("InvertedResidual", "conv block"),  # MobileNetV2's conv, V3's block
+            ("MBConv", "block stochastic_depth"),
+            ("FusedMBConv", "block stochastic_depth"),
+            ("MNASNet", "layers classifier"),
+            ("_InvertedResidual", "layers"),
+            ("RegNet", "stem trunk_output avgpool fc"),
+            ("ResBottleneckBlock", "proj f activation"),
+            ("BottleneckTransform", "a b se c"),
+            ("SqueezeNet", "features classifier"),
+            ("BasicConv2d", "conv bn"),
+            ("ConvNeXt", "features avgpool classifier"),
+            ("CNBlock", "block stochastic_depth"),
+            ("SqueezeExcitation", "avgpool fc1 fc2 activation scale_activation"),
+            (
+                "Fire",
+                "squeeze squeeze_activation expand1x1 expand1x1_activation expand3x3 "
+                "expand3x3_activation",
+            ),
+        )
+    },
+}
+# Containers whose children run side by side, their outputs concatenated: a receptive field
+# through them is not one chain of layers.
+SIDE_BY_SIDE = frozenset(
+    {"Inception", "InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE"}
+    | {"InceptionAux", "_DenseBlock", "_DenseLayer"}
+)
+_BRANCH_NAME = re.compile(r"branch", re.IGNORECASE)
+
+
+class Path(NamedTuple):
+    """A model's main path for its receptive field: the convolutions and poolings in the
+    order run, the layer that ends it (None: none does), and the containers of a class hw3
+    has no rule for, followed on the assumption that they run their children in the
+    printed order (dotted name, class)."""
+
+    layers: list[Leaf]
+    stop: Leaf | None
+    assumed: tuple[tuple[str, str], ...]
+    branches: tuple[str, ...] = ()  # the residual branches left out (their dotted names)
+
+
+def _tree(root: Node) -> dict[str, Node]:
+    """Every container of the tree by its dotted name (the root is "")."""
+    found: dict[str, Node] = {}
+    stack: list[tuple[str, Node]] = [("", root)]
+    while stack:
+        name, node = stack.pop()
+        if node.children:
+            found[name] = node
+            for child in node.children:
+                stack.append((f"{name}.{child.name}" if name else child.name, child))
+    return found
+
+
+def side_by_side(name: str, node: Node) -> Undecided | None:
+    """Undecided when the children of container ``node`` run side by side (Inception's
+    branches, DenseNet's concatenations, children named ``branch...`` other than a residual
+    branch of BRANCHES) or are not those of the torchvision class it is named after."""
+    names = [c.name for c in node.children]
+    parallel = [n for n in names if _BRANCH_NAME.search(n) and n not in BRANCHES]
+    hint = (
+        "the receptive field of the layers before it is that of a stack: give them as a "
+        "JSON list (--net layers.json), or draw a single layer"
+    )
+    if node.kind in SIDE_BY_SIDE or len(parallel) > 1:
+        some = parallel or names
+        shown = ", ".join(some[:4]) + (", ..." if len(some) > 4 else "")
+        how = (
+            f"feeds each of its children ({shown}) the concatenation of its input and the "
+            "outputs of the ones before"
+            if node.kind in ("_DenseBlock", "_DenseLayer")
+            else f"runs its children ({shown}) side by side and concatenates their outputs"
+        )
+        return Undecided(
+            f"{node.kind} {how}: its receptive field is the union of theirs, not "
+            "one chain of layers, "
+            "and hw3 does not follow it (chaining them would overstate it)",
+            where=name or "the model",
+            hint=hint,
+        )
+    expected = CHAINED.get(node.kind)
+    if expected is not None and not set(names) <= expected:
+        other = ", ".join(n for n in names if n not in expected)
+        return Undecided(
+            f"{node.kind} has children ({other}) that torchvision's {node.kind} does not have: "
+            "its forward is not the one hw3 knows, and chaining its children could "
+            "overstate the receptive field",
+            where=name or "the model",
+            hint=hint,
+        )
+    if node.kind == "Fire":
+        expand = next((c for c in node.children if c.name == "expand1x1"), None)
+        keys = ("in_channels", "out_channels", "kernel_size", "stride")
+        args = dict(zip(keys, expand.args, strict=False)) if expand else {}
+        args.update(expand.kwargs if expand else {})
+        if any(
+            args.get(key, default) not in (value, (value,) * 2)
+            for key, default, value in (
+                ("kernel_size", None, 1),
+                ("stride", 1, 1),
+                ("padding", 0, 0),
+                ("dilation", 1, 1),
+            )
+        ):
+            return Undecided(
+                "Fire's expand1x1 is not a 1x1 convolution of stride 1 beside expand3x3: "
+                "the two run side by side and their fields differ",
+                where=f"{name}.expand1x1",
+                hint=hint,
+            )
+    return None
+
+
+def spatial_path(result: ModelResult, root: Node) -> Path:
+    """The convolutions and poolings on the model's main path (``root`` is the tree
+    ``result`` ran), in the order run, up to the first other layer that changes the shape
+    (a global pooling, a Flatten, a Linear, an Upsample, a padding layer), and that layer.
+    Layers that keep the shape (activations, normalisations, an adaptive pooling to the
+    size it receives) change no receptive field. Branches (``downsample``, ``shortcut``,
+    ``proj``) are left out: a residual block's output sees what its main path sees, which
+    holds what the branch sees. A Fire's two expands are chained: its 1x1 expand changes
+    no receptive field.
+
+    Never a guess (Undecided): a container on the way whose children run side by side
+    (`side_by_side`), or a layer whose input is not what the layer before it gave (a step of
+    forward the print does not show: a concatenation, a pooling)."""
+    containers = _tree(root)
+    checked: dict[str, tuple[str, str] | None] = {}  # container -> assumed (name, class)
     path: list[Leaf] = []
     shape = result.input
-    for leaf in result.leaves:
-        if any(part in BRANCHES for part in leaf.name.split(".")):
+    previous = ""  # the layer that gave ``shape``
+    hidden = {step.before for step in result.steps}  # a flatten or a global pooling
+    branches: dict[str, None] = {}
+    for index, leaf in enumerate(result.leaves):
+        parts = leaf.name.split(".")
+        branch = next((i for i, part in enumerate(parts) if part in BRANCHES), None)
+        if branch is not None:
+            branches[".".join(parts[: branch + 1])] = None
             continue
+        fire = _in_fire(leaf.name, containers)
+        if fire is not None and parts[len(fire.split(".")) if fire else 0].startswith("expand1x1"):
+            continue  # (a 1x1 convolution beside expand3x3, checked by side_by_side)
+        for depth in range(len(parts)):
+            name = ".".join(parts[:depth])
+            node = containers.get(name)
+            if node is None or name in checked:
+                continue
+            problem = side_by_side(name, node)
+            if problem is not None:
+                raise problem
+            checked[name] = None if node.kind in CHAINED else (name, node.kind)
+        if index in hidden:
+            return Path(path, leaf, _assumed(checked), tuple(branches))
+        after_fire = bool(previous) and _in_fire(previous, containers) not in (None, fire)
+        if leaf.input != shape and not (after_fire and leaf.input[1:] == shape[1:]):
+            what = "size" if leaf.input[1:] != shape[1:] else "channels"
+            raise Undecided(
+                f"{leaf.kind} receives {_text(leaf.input)}, not the {_text(shape)} that "
+                f"{previous or 'the input'} gives (its {what} differ): forward does a step "
+                "the print does not show, and the receptive field cannot be followed",
+                where=leaf.name,
+                hint="give the layers up to it as a JSON list (--net layers.json)",
+            )
+        previous = leaf.name
         if leaf.result is None:
             if leaf.output == shape:
                 continue
-            return path, leaf
-        if path and leaf.result.input != shape[1:]:
-            raise InputError(
-                f"{leaf.kind} receives {_text(leaf.result.input)}, not the {_text(shape[1:])} "
-                f"that {path[-1].name} gives: forward does a step the print does not show, "
-                "and the receptive field cannot be followed",
-                where=leaf.name,
-            )
+            return Path(path, leaf, _assumed(checked), tuple(branches))
         path.append(leaf)
         shape = leaf.output
-    return path, None
+    return Path(path, None, _assumed(checked), tuple(branches))
+
+
+def side_by_side_before(root: Node, where: str | None) -> Undecided | None:
+    """The first container (in the printed order) whose children run side by side, when it
+    comes before or holds the layer ``where`` that a run stopped at: the likelier cause of
+    the stop than the layer, and a receptive field hw3 would not follow anyway."""
+    if where not in _tree(root) and where not in _names(root):
+        return None  # (not a layer: an option, the input)
+    stack: list[tuple[str, Node]] = [("", root)]
+    while stack:
+        name, node = stack.pop()
+        if name == where:
+            return None
+        if node.children:
+            problem = side_by_side(name, node)
+            if problem is not None:
+                return problem
+            stack.extend(
+                (f"{name}.{c.name}" if name else c.name, c) for c in reversed(node.children)
+            )
+    return None
+
+
+def _names(root: Node) -> set[str]:
+    """The dotted name of every module of the tree."""
+    found: set[str] = set()
+    stack: list[tuple[str, Node]] = [("", root)]
+    while stack:
+        name, node = stack.pop()
+        found.add(name)
+        stack.extend((f"{name}.{c.name}" if name else c.name, c) for c in node.children)
+    return found
+
+
+def _in_fire(name: str, containers: dict[str, Node]) -> str | None:
+    """The Fire container ``name`` is in, if any."""
+    parts = name.split(".")
+    for depth in range(len(parts) - 1, -1, -1):
+        prefix = ".".join(parts[:depth])
+        node = containers.get(prefix)
+        if node is not None and node.kind == "Fire":
+            return prefix
+    return None
+
+
+def _assumed(checked: dict[str, tuple[str, str] | None]) -> tuple[tuple[str, str], ...]:
+    return tuple(v for v in checked.values() if v is not None)
 
 
 def global_layer(leaf: Leaf) -> bool:
