@@ -71,8 +71,22 @@ def tex_term(value: Any) -> str:
 
 
 def tex_text(text: str) -> str:
-    """Words inside maths: ``\\text{layer2.0\\_conv}``."""
-    return "\\text{" + _escape_tex(text) + "}"
+    """Words inside maths: ``\\text{layer2.0\\_conv}``. No ``$`` in it, so that a
+    Markdown renderer never takes it for the end of the maths: ``$``, ``\\``, ``<``,
+    ``>`` and ``->`` are the maths' own, between pieces of text."""
+    return (
+        "\\text{"
+        + "}\\rightarrow\\text{".join(
+            "".join(_TEX_TEXT_SPECIAL.get(c, c) for c in part) for part in text.split("->")
+        )
+        + "}"
+    )
+
+
+def literal(text: str) -> str:
+    """Text from an input (a layer's name) for prose: its ``$`` escaped, so that it does
+    not open maths (`_prose` writes it as a dollar sign)."""
+    return text.replace("$", "\\$")
 
 
 def elided(items: Sequence[str], sep: str, dots: str = "\\cdots") -> str:
@@ -132,6 +146,17 @@ _TEX_SPECIAL = {  # (each of these compiles with the default OT1 fonts alone)
 }
 
 
+# inside \\text{} in maths, where Markdown must see no $: these four from the maths fonts
+# (the text commands would need TS1's fonts, which texlive-latex-base lacks), out of \\text
+_TEX_TEXT_SPECIAL = {
+    **_TEX_SPECIAL,
+    "\\": "}\\backslash\\text{",
+    "$": "}\\$\\text{",
+    "<": "}<\\text{",
+    ">": "}>\\text{",
+}
+
+
 def _escape_tex(text: str) -> str:
     """Text for LaTeX: its special characters escaped, ``->`` an arrow."""
     return "$\\rightarrow$".join(
@@ -140,13 +165,17 @@ def _escape_tex(text: str) -> str:
 
 
 def _escape_md(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<|#])", r"\\\1", text)
+    return re.sub(r"([\\`*_\[\]<|#~])", r"\\\1", text)
 
 
 def _prose(text: str, escape: Any) -> str:
-    """Escape the words of ``text``, leaving its ``$...$`` maths as it is."""
-    parts = text.split("$")
-    return "$".join(p if i % 2 else escape(p) for i, p in enumerate(parts))
+    """Escape the words of ``text``, leaving its ``$...$`` maths as it is; ``\\$`` (see
+    `literal`) is a dollar sign."""
+    dollar = "\\$" if escape is _escape_md else "$\\$$"
+    parts = re.split(r"(?<!\\)\$", text)
+    return "$".join(
+        p if i % 2 else dollar.join(escape(w) for w in p.split("\\$")) for i, p in enumerate(parts)
+    )
 
 
 def _rows(lines: Sequence[Line]) -> list[str]:

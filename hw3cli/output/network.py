@@ -212,7 +212,7 @@ def layer_row(name: str, r: LayerResult) -> Any:
 def field_block(stack: StackResult, note: str | None = None) -> Any:
     """The receptive field of one output pixel by its closed form, r = 1 + sum_l (k'_l - 1)
     prod_{m<l} s_m, each term with its numbers (the jump before the layer is the product)."""
-    from hw3cli.output.derivation import Block, Line
+    from hw3cli.output.derivation import Block, Line, literal
 
     field_lines: list[Line] = []
     last = stack.layers[-1]
@@ -222,7 +222,7 @@ def field_block(stack: StackResult, note: str | None = None) -> Any:
     if undefined is not None:
         prose = (
             "The receptive field is not defined through a transposed convolution (layer "
-            f"{undefined + 1}, {stack.layers[undefined].name})."
+            f"{undefined + 1}, {literal(stack.layers[undefined].name)})."
         )
         return Block(title="Receptive field", text=(prose,))
     for a, axis in enumerate(last.result.axes):
@@ -241,7 +241,7 @@ def field_block(stack: StackResult, note: str | None = None) -> Any:
     prose = (
         "Receptive field of one output pixel, in input pixels ($k'_l$ the effective kernel "
         "of layer $l$, the product of the strides before it its jump)"
-        + (f"; {note}." if note else ":")
+        + (f"; {literal(note)}." if note else ":")
     )
     return Block(title="Receptive field", text=(prose,), lines=tuple(field_lines))
 

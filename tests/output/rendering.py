@@ -9,6 +9,7 @@ as rsvg-convert writes it: 8-bit RGBA, not interlaced) stays short and fast.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -165,3 +166,50 @@ def compile_latex(text: str) -> tuple[int, str]:
         )
         ok = (Path(tmp) / "derivation.pdf").exists()
         return (done.returncode if ok else done.returncode or 1), done.stdout
+
+
+# KaTeX (npm's katex, run by node) renders each piece of maths, throwing on any error.
+# .ci/run installs it into a temporary folder and puts that folder's node_modules on
+# NODE_PATH; NODE_PATH is where this looks too.
+_KATEX_SCRIPT = """
+const katex = require("katex");
+const items = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const out = items.map(([tex, display]) => {
+  try {
+    katex.renderToString(tex, {throwOnError: true, displayMode: display});
+    return null;
+  } catch (e) {
+    return String(e.message);
+  }
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def need_katex() -> str:
+    """node, when it can load katex; else the test skips, saying how to get it."""
+    node = need("node", "nodejs")
+    found = subprocess.run(
+        [node, "-e", "require('katex')"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if found.returncode != 0:
+        pytest.skip(
+            "node cannot load katex (npm install katex in a folder, then put its "
+            "node_modules on NODE_PATH)"
+        )
+    return node
+
+
+def katex_errors(items: list[tuple[str, bool]]) -> list[str | None]:
+    """KaTeX's error for each (maths, display mode), None where it renders."""
+    node = need_katex()
+    done = subprocess.run(
+        [node, "-e", _KATEX_SCRIPT],
+        input=json.dumps(items),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    errors: list[str | None] = json.loads(done.stdout)
+    return errors
