@@ -251,7 +251,8 @@ def derivation(
                 continue
             text, value = numbers(i), tex_num(values[i])
             steps = (text, value) if len(text) > 100 else (f"{text} = {value}",)
-            lines.append(Line(lhs.replace("#", str(i + 1)), steps))
+            index = str(i + 1) if i < 9 else f"{{{i + 1}}}"  # (x_{10}, not x_1 0)
+            lines.append(Line(lhs.replace("#", index), steps))
         return lines
 
     def total(terms: list[str]) -> str:
@@ -369,8 +370,9 @@ def derivation(
             (
                 f"\\left(\\sum_{{i=1}}^{{m}} {D_XHAT} \\cdot \\frac{{-1}}{{{_SD}}}\\right){BREAK}"
                 f"+ {D_VAR} \\frac{{\\sum_{{i=1}}^{{m}} -2 (x_i - \\mu_B)}}{{m}}",
-                f"({total([tex_term(u) for u in dxhat])}) \\cdot \\frac{{-1}}{{{sd}}}{BREAK}"
-                f"+ {tex_term(dvar)} \\cdot \\frac{{-2}}{{{m}}} \\bigl[{total(centred)}\\bigr]",
+                f"({total([tex_term(u) for u in dxhat])}){BREAK}\\cdot \\frac{{-1}}{{{sd}}}{BREAK}"
+                f"+ {tex_term(dvar)} \\cdot \\frac{{-2}}{{{m}}}{BREAK}"
+                f"\\cdot \\bigl[{total(centred)}\\bigr]",
                 tex_num(dmu),
             ),
         ),
@@ -380,7 +382,7 @@ def derivation(
             f"\\frac{{2 (x_i - \\mu_B)}}{{m}} + {D_MU} \\frac{{1}}{{m}}",
             lambda i: (
                 f"\\frac{{{tex_term(dxhat[i])}}}{{{sd}}} + {tex_term(dvar)} \\cdot "
-                f"\\frac{{2 {centred[i]}}}{{{m}}} + \\frac{{{tex_term(dmu)}}}{{{m}}}"
+                f"\\frac{{2 {centred[i]}}}{{{m}}}{BREAK}+ \\frac{{{tex_term(dmu)}}}{{{m}}}"
             ),
             dx,
         ),

@@ -83,6 +83,28 @@ def tex_text(text: str) -> str:
     )
 
 
+NAME_WIDTH = 24  # characters of a layer's name on one row of a left-hand side
+
+
+def tex_label(name: str) -> str:
+    """A layer's name as the left-hand side of its row, ``\\text{conv1}\\colon``; a name
+    longer than NAME_WIDTH is cut after its dots (and a part longer than that every
+    NAME_WIDTH characters) onto rows of its own (an ``array``), so
+    that the column of names stays narrow and the rows fit the page."""
+    pieces: list[str] = []
+    parts = re.split(r"(?<=\.)", name)  # after each dot, and a long part every NAME_WIDTH
+    parts = [p[i : i + NAME_WIDTH] for p in parts for i in range(0, max(len(p), 1), NAME_WIDTH)]
+    for part in parts:
+        if pieces and len(pieces[-1]) + len(part) <= NAME_WIDTH:
+            pieces[-1] += part
+        else:
+            pieces.append(part)
+    if len(pieces) == 1:
+        return tex_text(name) + "\\colon"
+    rows = " \\\\ ".join(tex_text(p) for p in pieces)
+    return f"\\begin{{array}}{{r}} {rows}\\colon \\end{{array}}"
+
+
 def literal(text: str) -> str:
     """Text from an input (a layer's name) for prose: its ``$`` escaped, so that it does
     not open maths (`_prose` writes it as a dollar sign)."""
@@ -99,7 +121,7 @@ def elided(items: Sequence[str], sep: str, dots: str = "\\cdots") -> str:
 BREAK = " \\\\ &\\quad "  # a new row of an aligned block, indented
 
 
-def wrapped_sum(items: Sequence[str], width: int = 64, sep: str = " + ") -> str:
+def wrapped_sum(items: Sequence[str], width: int = 48, sep: str = " + ") -> str:
     """``a + b + c \\\\ &\\quad + d ...``: a sum (elided beyond WHOLE terms), a new row
     when a row's text passes ``width`` characters, so that long sums fit the page. Not
     inside ``\\frac`` or ``\\left``."""
@@ -220,6 +242,7 @@ PREAMBLE = (
     "\\usepackage{amsmath}\n"
     "\\allowdisplaybreaks\n"
     "\\setlength{\\parindent}{0pt}\n"
+    "\\raggedright\n"  # (long names and sizes in titles and prose break at a space)
     "\\begin{document}\n"
 )
 

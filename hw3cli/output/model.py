@@ -208,7 +208,7 @@ def model_derivation(result: ModelResult, stack: Any, note: str, batch: int) -> 
     pooling's output size by the source document's formula, any other layer's output
     shape), the receptive field of its main path (``stack``, with ``note`` on where the path
     ends), and the shapes in PyTorch's (N, C, H, W)."""
-    from hw3cli.output.derivation import Block, Derivation, Line, tex_text
+    from hw3cli.output.derivation import Block, Derivation, Line, tex_label, tex_text
     from hw3cli.output.network import field_block, layer_row
 
     path = {layer.name: layer.result for layer in stack.layers}
@@ -218,11 +218,7 @@ def model_derivation(result: ModelResult, stack: Any, note: str, batch: int) -> 
             rows.append(layer_row(leaf.name, path[leaf.name]))
         else:
             out = f"({', '.join(map(str, leaf.output))})"
-            rows.append(
-                Line(
-                    tex_text(leaf.name) + "\\colon", (f"{tex_text(leaf.kind)} \\to {out}",), rel=""
-                )
-            )
+            rows.append(Line(tex_label(leaf.name), (f"{tex_text(leaf.kind)} \\to {out}",), rel=""))
     names = (
         list(layout_name(len(result.input) - 1, "nchw")) if len(result.input) > 1 else ["N", "F"]
     )

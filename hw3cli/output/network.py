@@ -197,7 +197,7 @@ def layer_row(name: str, r: LayerResult) -> Any:
     """One layer as one line of a derivation: each axis's output size with the numbers put
     in (the source document's formula), and the output channels of a convolution."""
     from hw3cli.output.conv import axis_lines
-    from hw3cli.output.derivation import Line, tex_text
+    from hw3cli.output.derivation import BREAK, Line, tex_label
 
     parts = []
     for index, axis in enumerate(r.axes):
@@ -206,7 +206,11 @@ def layer_row(name: str, r: LayerResult) -> Any:
         parts.append(f"{line.lhs} = {line.steps[1]} = {line.steps[2]}")
     if r.spec.pool is None:
         parts.append(f"C' = {r.out_channels}")
-    return Line(tex_text(name) + "\\colon", (",\\quad ".join(parts),), rel="")
+    # one axis a row (two axes side by side pass the page's width)
+    text = f",{BREAK}".join(parts[: len(r.axes)])
+    if r.spec.pool is None:
+        text += f",\\quad {parts[-1]}"
+    return Line(tex_label(name), (text,), rel="")
 
 
 def field_block(stack: StackResult, note: str | None = None) -> Any:
@@ -231,7 +235,7 @@ def field_block(stack: StackResult, note: str | None = None) -> Any:
         for layer in stack.layers:
             terms.append(f"({layer.result.axes[a].effective_kernel} - 1) \\cdot {jump}")
             jump = layer.fields[a].jump or 0
-        rows = [" + ".join(terms[i : i + 6]) for i in range(0, len(terms), 6)]
+        rows = [" + ".join(terms[i : i + 4]) for i in range(0, len(terms), 4)]
         steps = (
             "1 + \\sum_l (k'_l - 1) \\prod_{m<l} s_m",
             "1 + " + " \\\\ &\\quad + ".join(rows),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -117,10 +118,12 @@ def test_stack_markdown_one_line_per_layer_and_the_receptive_field() -> None:
     assert rows == [f"\\text{{{n}}}\\colon" for n in escaped]
     for key, layer in zip(rows, data["layers"], strict=True):
         (row,) = lines[key]
-        sizes = [int(part.rsplit(" = ", 1)[1]) for part in row.split(",\\quad ") if "'" in part
+        # one axis a row (joined back by display_lines), then ",\quad C' = ..."
+        parts = re.split(r",\\quad |, (?=[A-Z]')", row)
+        sizes = [int(part.rsplit(" = ", 1)[1]) for part in parts if "'" in part
                  and not part.startswith("C'")]  # fmt: skip
         assert sizes == layer["output_shape"][1:3]
-        for part in row.split(",\\quad "):
+        for part in parts:
             if part.startswith(("W'", "H'")):
                 formula, result = part.split(" = ", 1)[1].rsplit(" = ", 1)
                 assert evaluate(formula) == int(result)
@@ -202,7 +205,9 @@ def test_bn_grad_writes_the_whole_batch_up_to_16(tmp_path: Path) -> None:
         src = tmp_path / f"b{m}.json"
         src.write_text(json.dumps({"x": x, "dy": dy}))
         lines = display_lines(run("bn-grad", str(src), "--format", "markdown"))
-        written = [i for i in range(1, m + 1) if f"\\hat{{x}}_{i}" in lines]
+        # x_{10}, not x_10 (which TeX and KaTeX set as x_1 followed by 0)
+        subscripts = {i: str(i) if i < 10 else f"{{{i}}}" for i in range(1, m + 1)}
+        written = [i for i, sub in subscripts.items() if f"\\hat{{x}}_{sub}" in lines]
         assert written == (list(range(1, m + 1)) if whole else [1, 2, 3, m - 1, m])
         assert ("\\vdots" in lines) is not whole
         assert ("\\cdots" in lines["\\mu_B"][1]) is not whole

@@ -51,9 +51,9 @@ def maths(markdown: str) -> list[tuple[str, bool]]:
         pos = end + len(close)
 
 
-def _batch(tmp_path: Path, rows: int) -> str:
+def batch_file(tmp_path: Path, rows: int) -> str:
     """x and dy of ``rows`` samples and 2 features, as bn-grad reads them from JSON."""
-    x = [[(i * 7 % 11) - 5.5, i / 3] for i in range(rows)]
+    x = [[(i * 7 % 11) - 5.5123, i / 3] for i in range(rows)]
     dy = [[(i % 5) / 10 - 0.2, 1 - i / 20] for i in range(rows)]
     path = tmp_path / f"batch{rows}.json"
     path.write_text(json.dumps({"x": x, "dy": dy}))
@@ -87,6 +87,8 @@ CASES = [
     [*LAYER, "16", "--layer", "conv k=3 name=a_b#1%&$x{y}~^\\z", "--layer",
      "pool max k=2 name=<p>"],
     [*LAYER, "224x224", "--net", str(EXAMPLES / "models" / "resnet18.txt")],
+    # long names cut onto rows of their own (an array)
+    [*LAYER, "224x224", "--net", str(EXAMPLES.parent / "tests/data/models/regnet_y_400mf.txt")],
     ["bn-grad", BN],
     ["bn-grad", BN, "--feature", "1", "--no-affine"],
     ["bn-grad", BN, "--eval"],
@@ -118,7 +120,7 @@ def test_every_piece_of_maths_renders_with_katex(args: list[str]) -> None:
 
 @pytest.mark.parametrize("rows", [16, 17])
 def test_a_batch_written_whole_or_elided_renders(tmp_path: Path, rows: int) -> None:
-    md = _check(["bn-grad", _batch(tmp_path, rows), "--feature", "1"])
+    md = _check(["bn-grad", batch_file(tmp_path, rows), "--feature", "1"])
     assert ("\\cdots" in md) == (rows > 16)  # written whole up to 16
 
 
