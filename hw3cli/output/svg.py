@@ -656,7 +656,7 @@ def field_figure(stack: StackResult, at: tuple[int, ...], note: str | None = Non
         "output (the last layer's, shaded: the whole receptive field)"
     ]
     if note is not None:
-        notes.append(note)
+        notes += note.split("; ")  # (a line each: a figure is no wider than its grid needs)
     if n == 3:
         notes.append(
             f"a 3-D input: axes {last.result.axes[0].name} and {last.result.axes[1].name} drawn"

@@ -61,6 +61,11 @@ def test_the_field_of_a_model_is_the_one_pytorch_gives(
     assert f" {layer}: {r}x{r}, pixels [{first}..{last}] x [{first}..{last}]" in svg
     assert re.search(rf"the main path: the \d+ convolutions and poolings from \S+ to {layer}", svg)
     assert "assumes" not in stderr  # torchvision's classes are known rules
+    branches = {"resnet18": 3, "resnet50": 4}.get(model)  # (the prints' downsample children)
+    if branches:
+        assert f"{branches} residual branches (downsample) left out" in svg
+    else:
+        assert "residual branches" not in svg
 
 
 @pytest.mark.parametrize(
