@@ -385,8 +385,8 @@ def _main_path(root: Module, shape: tuple[int, ...], batch: int) -> tuple[Any, A
     if path.branches:
         kinds = sorted({name.rsplit(".", 1)[-1] for name in path.branches})
         note += (
-            f"; {len(path.branches)} residual branches ({', '.join(kinds)}) left out, as "
-            "each sees less than its block's main path"
+            f"; {plural(len(path.branches), 'residual branch', 'residual branches')} "
+            f"({', '.join(kinds)}) left out, as each sees less than its block's main path"
         )
     if path.stop is not None:
         after = (
