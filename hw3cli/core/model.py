@@ -752,12 +752,16 @@ def side_by_side(name: str, node: Node) -> Undecided | None:
     branches, DenseNet's concatenations, children named ``branch...`` other than a residual
     branch of BRANCHES) or are not those of the torchvision class it is named after."""
     names = [c.name for c in node.children]
-    parallel = [n for n in names if _BRANCH_NAME.search(n) and n not in BRANCHES]
+    parallel = [
+        n
+        for n in names
+        if _BRANCH_NAME.search(n) and n not in BRANCHES and node.kind not in CONTAINERS_WITHOUT_CODE
+    ]  # (a Sequential's children chain whatever their names)
     hint = (
         "the receptive field of the layers before it is that of a stack: give them as a "
         "JSON list (--net layers.json), or draw a single layer"
     )
-    if node.kind in SIDE_BY_SIDE or len(parallel) > 1:
+    if node.kind in SIDE_BY_SIDE or parallel:
         some = parallel or names
         shown = ", ".join(some[:4]) + (", ..." if len(some) > 4 else "")
         how = (
@@ -765,6 +769,8 @@ def side_by_side(name: str, node: Node) -> Undecided | None:
             "outputs of the ones before"
             if node.kind in ("_DenseBlock", "_DenseLayer")
             else f"runs its children ({shown}) side by side and concatenates their outputs"
+            if len(parallel) != 1
+            else f"runs its child {parallel[0]} beside the others (its name says a branch)"
         )
         return Undecided(
             f"{node.kind} {how}: its receptive field is the union of theirs, not "

@@ -115,6 +115,7 @@ BLOCK = """Net(
     [
         # named branches whose shapes happen to chain: chaining them gave 9, the truth is 7
         ("Block", "branch1", "branch2", "block"),
+        ("Block", "conv", "branch", "block"),  # one branch beside a main path
         ("Inception", "x", "y", "block"),
         # torchvision's class names with children that class does not have
         ("BasicBlock", "conv1", "path_b", "block"),
