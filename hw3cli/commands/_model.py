@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from hw3cli.errors import CheckFailed, InputError, Undecided, plural
 from hw3cli.output import formats
@@ -19,7 +19,7 @@ from hw3cli.output import formats
 if TYPE_CHECKING:
     from hw3cli.core.forward import Plan
     from hw3cli.core.model import Leaf, ModelResult
-    from hw3cli.core.profile import Request
+    from hw3cli.core.profile import Profile, Request
     from hw3cli.tensor_io.printed import Module
 
 Shape = tuple[int, ...]
@@ -128,11 +128,39 @@ def input_shape(opts: ModelOptions, model: ModelInput) -> tuple[Shape, int]:
     return (channels or 1, *size), batch
 
 
-def run_whole(run: ModelRun, shape: Shape, batch: int, opts: ModelOptions) -> None:
-    """Run the model at ``shape``, write the result, then check --expect."""
+@dataclass(frozen=True)
+class View:
+    """How a kind of model writes one run (`run_whole`): its profile (counts, memory), JSON,
+    plain text, table and CSV rows. None: a printed model's (hw3cli.output.model)."""
+
+    profile: Callable[[ModelResult, Request], Profile]
+    json_obj: Callable[[ModelResult, int, Profile], dict[str, Any]]
+    plain: Callable[[ModelResult, int], str]
+    table: Callable[[ModelResult, int, IO[str], bool, int | None, Profile], None]
+    rows: Callable[[ModelResult, int], list[dict[str, Any]]]
+    show_before: Callable[[Shape, int, list[Leaf], int | None], None] | None = None
+
+
+def printed_view() -> View:
+    from hw3cli.commands._profile import model_profile
     from hw3cli.output import model as out
+
+    def table(
+        result: ModelResult, batch: int, stream: IO[str], colour: bool, depth: int | None,
+        found: Profile,
+    ) -> None:  # fmt: skip
+        out.render_model_table(result, batch, stream, colour, depth, found=found)
+
+    return View(model_profile, out.model_json, out.model_plain, table, out.model_rows, _show_before)
+
+
+def run_whole(
+    run: ModelRun, shape: Shape, batch: int, opts: ModelOptions, view: View | None = None
+) -> None:
+    """Run the model at ``shape``, write the result, then check --expect."""
     from hw3cli.output.shapes import write
 
+    view = view if view is not None else printed_view()
     resolved = formats.resolve_format(opts.fmt.lower(), fallback="plain", output=opts.output)
     seen: list[Leaf] = []
     try:
@@ -142,25 +170,24 @@ def run_whole(run: ModelRun, shape: Shape, batch: int, opts: ModelOptions) -> No
             resolved == "table"
             and 0 < len(seen) <= formats.MAX_TABLE_ROWS
             and opts.output in (None, "-")
+            and view.show_before is not None
         ):
-            _show_before(shape, batch, seen, opts.depth)
+            view.show_before(shape, batch, seen, opts.depth)
         raise
-    from hw3cli.commands._profile import model_profile, report
+    from hw3cli.commands._profile import report
     from hw3cli.core.profile import Request
     from hw3cli.output.shapes import profile_plain
 
     request = opts.request if opts.request is not None else Request(batch=batch)
-    found = model_profile(result, request)
+    found = view.profile(result, request)
     write(
         opts.fmt,
         opts.output,
-        json_obj=lambda: out.model_json(result, batch, found),
-        plain=lambda: profile_plain(found) or out.model_plain(result, batch),
+        json_obj=lambda: view.json_obj(result, batch, found),
+        plain=lambda: profile_plain(found) or view.plain(result, batch),
         explanation=None,
-        table=lambda stream, colour: out.render_model_table(
-            result, batch, stream, colour, opts.depth, found=found
-        ),
-        rows=lambda: out.model_rows(result, batch),
+        table=lambda stream, colour: view.table(result, batch, stream, colour, opts.depth, found),
+        rows=lambda: view.rows(result, batch),
     )
     if resolved != "table":  # (the table shows them itself)
         for warning in result.warnings:
@@ -184,11 +211,12 @@ def _show_before(shape: Shape, batch: int, seen: list[Leaf], depth: int | None) 
 
 
 def check_expect(result: ModelResult, batch: int, expect: Shape | None) -> None:
-    """--expect: the output shape with the batch (1x1000) or without it (1000)."""
+    """--expect: the output shape with the batch (1x1000, 1x64x8x8), without it (1000,
+    64x8x8), or, for an output with spatial axes, the spatial size alone (8x8)."""
     if expect is None:
         return
     shapes = [(batch, *shape) for shape in result.outputs]
-    if any(tuple(expect) in (full, full[1:]) for full in shapes):
+    if any(tuple(expect) in (full, full[1:], full[2:] or None) for full in shapes):
         return
     computed = ", ".join(_text(full) for full in shapes)
     raise CheckFailed(f"--expect: expected {_text(expect)}, computed {computed}")
@@ -296,25 +324,31 @@ def run_printed(root: Module, opts: ModelOptions) -> None:
         shape, batch = input_shape(opts, model)
         run_whole(run, shape, batch, opts)
         return
+    channels, n, batch = search_input(opts, model)
+    if opts.input_size is not None:  # the reading that fits at --input
+        plan = read_forward(root, input_shape(opts, model)[0], batch)[1]
+        readings = [(plan.assumption, _at(root, channels, n, batch, plan))]
+    else:
+        readings = [
+            (plan.assumption, _at(root, channels, n, batch, plan))
+            for plan in readings_for_sizes(root)
+        ]
+    min_input(readings, batch, opts)
+
+
+def search_input(opts: ModelOptions, model: ModelInput) -> tuple[int, int, int]:
+    """--min-input: the channels, spatial axes and batch of the inputs to search, from
+    --input (its size aside) where given, else the model's first layer and the options."""
     if model.axes is None and model.features_first and opts.in_channels is None:
         raise InputError(
             "the model starts with a Linear: its input is a fixed number of features, "
             "not a size to search",
             where="--min-input",
         )
-    channels = opts.in_channels or model.channels or 1
-    n = model.axes or 2
-    if opts.input_size is not None:  # the reading that fits at --input
+    if opts.input_size is not None:
         shape, batch = input_shape(opts, model)
-        plan = read_forward(root, shape, batch)[1]
-        readings = [(plan.assumption, _at(root, channels, len(shape) - 1, batch, plan))]
-    else:
-        batch = opts.batch
-        readings = [
-            (plan.assumption, _at(root, channels, n, batch, plan))
-            for plan in readings_for_sizes(root)
-        ]
-    min_input(readings, batch, opts)
+        return shape[0], len(shape) - 1, batch
+    return opts.in_channels or model.channels or 1, model.axes or 2, opts.batch
 
 
 def _first_features(root: Module) -> int | None:

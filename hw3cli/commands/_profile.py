@@ -87,3 +87,29 @@ def report(found: Profile, fmt: str, output: str | None) -> None:
             )
         elif found.fit_batch is None:
             formats.warn("--fit: nothing this network keeps grows with the batch")
+
+
+def source_profile(forward: Any, request: Request) -> Profile:
+    """A model read from source: forward's module calls and functional steps, each a row."""
+    from hw3cli.core.ops import Call, source_ops
+    from hw3cli.core.profile import profile
+
+    calls = []
+    for step in forward.steps:
+        output = step["output_shape"]
+        first = output[0] if output and isinstance(output[0], list) else output
+        calls.append(
+            Call(
+                step.get("name", step.get("module", "")) or "",
+                step.get("kind", step.get("_kind")),
+                step.get("op"),
+                tuple(step.get("_in", first)[1:]),
+                tuple(first[1:]),
+                step.get("params", 0),
+                step.get("_args", {}),
+                tuple(step.get("_from", ())),
+                step.get("_inplace", False),
+            )
+        )
+    ops, notes = source_ops(calls)
+    return profile(ops, len(ops), tuple(forward.input[1:]), forward.params, request, notes)

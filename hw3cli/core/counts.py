@@ -290,12 +290,48 @@ FLOP_COUNTER: dict[str, Rule] = {
 }
 
 
+# --- functional calls (a model read from source) ----------------------------------------
+
+# ptflops 0.7.5 pytorch_ops.py FUNCTIONAL_MAPPING and TENSOR_OPS_MAPPING: the functions it
+# patches, by the name hw3 records for the call (torch.relu, F.leaky_relu, F.log_softmax,
+# F.dropout and the operators + and * are not among them)
+_PTFLOPS_NUMEL = ("relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax") + tuple(
+    f"{kind}_pool{d}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for d in (1, 2, 3)
+)
+PTFLOPS_FUNCTIONAL: dict[str, Rule] = {
+    **{f"F.{name}": lambda op: numel(op.input) for name in _PTFLOPS_NUMEL},
+    "F.interpolate": _ptflops_interpolate,
+    "F.upsample": _ptflops_interpolate,
+    "F.linear": lambda op: hw3_macs(op) + (op.output[-1] if op.bias else 0),
+    **{
+        k: lambda op: numel(op.output)
+        for k in ("torch.add", "Tensor.add", "torch.mul", "Tensor.mul")
+    },
+}
+
+
+def _functional(tool: str, op: Op) -> float | None:
+    """A functional call: torchinfo and thop hook modules only (0); ptflops counts the
+    functions it patches; fvcore and FlopCounterMode trace the operators, as a module's."""
+    if op.functional is None:
+        return None
+    if tool in ("torchinfo", "thop"):
+        return 0
+    if tool == "ptflops":
+        rule = PTFLOPS_FUNCTIONAL.get(op.functional)
+        return rule(op) if rule is not None else 0
+    return None
+
+
 def tool_count(tool: str, op: Op) -> float:
     """What ``tool`` counts for one call ``op`` (at batch 1)."""
     if tool == "macs":
         return hw3_macs(op)
     if tool == "flops":
         return 2 * hw3_macs(op)
+    functional = _functional(tool, op)
+    if functional is not None:
+        return functional
     if tool == "torchinfo":
         return _torchinfo(op)
     table = {"fvcore": FVCORE, "ptflops": PTFLOPS, "thop": THOP, "flop_counter": FLOP_COUNTER}[tool]

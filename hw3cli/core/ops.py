@@ -40,6 +40,8 @@ class Op(NamedTuple):
     other: int | None = None  # the second operand of an add, a product or a concatenation
     hidden: bool = False  # a step of forward that the print does not show
     layer: int | None = None  # index of the printed layer (leaf) this call belongs to
+    functional: str | None = None  # a functional call (``F.relu``): tools that see only
+    # modules (torchinfo, thop) do not count it; ptflops counts what it patches
 
     @property
     def family(self) -> str:
@@ -367,6 +369,129 @@ def model_ops(result: ModelResult) -> tuple[list[Op], list[str]]:
         hidden(step.op, step.op, step.output, current)
     while open_blocks:
         close(open_blocks.pop())
+    return ops, notes
+
+
+# --- models read from source ---------------------------------------------------------
+
+# functional calls that are a layer kind's operation (the ones run as a layer carry it)
+_FUNCTIONAL_KINDS = {
+    **{f"{p}.relu": "ReLU" for p in ("F", "torch", "Tensor")},
+    **{f"{p}.relu_": "ReLU" for p in ("F", "torch", "Tensor")},
+    "F.relu6": "ReLU6",
+    "F.elu": "ELU",
+    "F.elu_": "ELU",
+    "F.selu": "SELU",
+    "F.celu": "CELU",
+    "F.gelu": "GELU",
+    "F.silu": "SiLU",
+    "F.mish": "Mish",
+    "F.hardswish": "Hardswish",
+    "F.hardsigmoid": "Hardsigmoid",
+    "F.hardtanh": "Hardtanh",
+    "F.leaky_relu": "LeakyReLU",
+    "F.leaky_relu_": "LeakyReLU",
+    "F.softplus": "Softplus",
+    **{f"{p}.sigmoid": "Sigmoid" for p in ("F", "torch", "Tensor")},
+    **{f"{p}.tanh": "Tanh" for p in ("F", "torch", "Tensor")},
+    **{f"{p}.softmax": "Softmax" for p in ("F", "torch", "Tensor")},
+    **{f"{p}.log_softmax": "LogSoftmax" for p in ("F", "torch", "Tensor")},
+    "F.dropout": "Dropout",
+    "F.dropout1d": "Dropout1d",
+    "F.dropout2d": "Dropout2d",
+    "F.dropout3d": "Dropout3d",
+    **{k: "add" for k in ("+", "torch.add", "Tensor.add")},
+    **{k: "mul" for k in ("*", "torch.mul", "Tensor.mul")},
+    **{k: "cat" for k in ("torch.cat", "torch.concat", "torch.stack")},
+}
+# what only rearranges or reads a tensor: a view (no new tensor, nothing counted)
+_VIEW_CALLS = frozenset(
+    {
+        "torch.flatten",
+        "Tensor.flatten",
+        "Tensor.view",
+        "Tensor.reshape",
+        "torch.reshape",
+        "Tensor[]",
+        "Tensor.squeeze",
+        "Tensor.unsqueeze",
+        "torch.squeeze",
+        "torch.unsqueeze",
+        "Tensor.permute",
+        "torch.permute",
+        "Tensor.transpose",
+        "torch.transpose",
+        "Tensor.expand",
+        "Tensor.view_as",
+        "Tensor.expand_as",
+        "torch.chunk",
+        "Tensor.chunk",
+        "torch.split",
+        "Tensor.split",
+    }
+)
+
+
+class Call(NamedTuple):
+    """One step of forward as read from source: the module's dotted name (for a
+    functional call, the module whose forward made it), the layer kind it runs (None: a
+    functional call that is no layer), the call's text for a functional step, the shapes
+    in and out (no batch axis), the parameters, the named arguments, the steps whose outputs
+    it reads (-1: the model's input), and whether it writes into its first input
+    (``out += x``)."""
+
+    name: str
+    kind: str | None
+    functional: str | None
+    input: Shape
+    output: Shape
+    params: int
+    args: Mapping[str, Any]
+    reads: tuple[int, ...]
+    inplace: bool = False
+
+
+def source_ops(calls: Sequence[Call]) -> tuple[list[Op], list[str]]:
+    """The calls of a forward that hw3 read from source, one op each (its index is the
+    step's), and notes on steps whose counts and memory hw3 does not know."""
+    ops: list[Op] = []
+    unknown: list[str] = []
+    for index, c in enumerate(calls):
+        kind = c.kind
+        if kind is None:
+            call = c.functional or ""
+            # (a view counts nothing and saves nothing, as a flatten)
+            kind = "flatten" if call in _VIEW_CALLS else _FUNCTIONAL_KINDS.get(call)
+            if kind is None:
+                unknown.append(call)
+                kind = call
+        args = dict(c.args)
+        if kind == "add" and c.inplace:
+            args["inplace"] = True
+        source = c.reads[0] if c.reads else index - 1
+        other = c.reads[1] if len(c.reads) > 1 else None
+        ops.append(
+            Op(
+                c.name,
+                kind,
+                c.input,
+                c.output,
+                c.params,
+                args,
+                source,
+                other,
+                layer=index,
+                functional=c.functional,
+            )
+        )
+    notes = []
+    if unknown:
+        listed = ", ".join(dict.fromkeys(unknown))
+        notes.append(
+            f"{listed}: hw3 does not know what profiling tools count for "
+            f"{'this call' if len(set(unknown)) == 1 else 'these calls'} or what autograd "
+            "keeps; counts and memory take 0"
+        )
     return ops, notes
 
 

@@ -9,9 +9,12 @@ order forward ran them.
 from __future__ import annotations
 
 import math
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from hw3cli.errors import size_text
+
+if TYPE_CHECKING:
+    from hw3cli.core.profile import Profile
 
 BYTES_FLOAT32 = 4
 
@@ -30,12 +33,23 @@ def _activations(steps: list[dict[str, Any]]) -> int:
     return sum(math.prod(s["output_shape"]) for s in steps if "kind" in s)
 
 
-def source_json(result: Any, spec: str, mode: str) -> dict[str, Any]:
+def source_json(result: Any, spec: str, mode: str, found: Profile) -> dict[str, Any]:
+    """The contract's JSON of a source model: the calls in order, totals, the counts
+    (always), and the memory when asked."""
+    from hw3cli.output.profile import layer_extras, profile_json
+
     layers = [
-        {k: v for k, v in step.items() if not (k == "macs" and "op" in step and not v)}
-        for step in result.steps
+        {
+            **{
+                k: v
+                for k, v in step.items()
+                if not k.startswith("_") and not (k == "macs" and "op" in step and not v)
+            },
+            **layer_extras(found, i),
+        }
+        for i, step in enumerate(result.steps)
     ]
-    return {
+    obj = {
         "model": spec,
         "mode": mode,
         "layout": _layout(result.input),
@@ -46,8 +60,11 @@ def source_json(result: Any, spec: str, mode: str) -> dict[str, Any]:
         "macs": result.macs,
         "param_bytes": result.params * BYTES_FLOAT32,
         "activation_bytes": _activations(result.steps) * BYTES_FLOAT32,
-        "warnings": list(result.warnings),
+        **profile_json(found),
+        "warnings": list(dict.fromkeys(result.warnings)),
     }
+    obj.setdefault("notes", [])
+    return obj
 
 
 def source_plain(result: Any) -> str:
@@ -82,6 +99,7 @@ def render_source_table(
     depth: int | None = None,
     totals: Any = None,
     title: str | None = None,
+    found: Profile | None = None,
 ) -> None:
     """The calls as a tree: each container once, before its first call; module calls by
     their name, functional steps by their op and line."""
@@ -93,14 +111,17 @@ def render_source_table(
 
     console = make_console(stream, colour)
     kinds = {name: (kind, level) for name, kind, level in containers if name}
-    rows: list[list[Any]] = []  # label, shape, params, macs
+    from hw3cli.output.profile import count_label, render_profile
+
+    rows: list[list[Any]] = []  # label, shape, params, macs (or the count asked for)
     index: dict[str, int] = {}  # container -> its row
-    for step in steps:
+    for i, step in enumerate(steps):
         owner = step.get("name", step.get("module", "")) or ""
         parts = owner.split(".") if owner else []
         top = len(parts) if "op" in step else len(parts) - 1
         shape = "x".join(map(str, _flat(step["output_shape"])))
-        params, macs = step.get("params", 0), step.get("macs", 0)
+        params = step.get("params", 0)
+        macs = found.layer_counts[i] if found is not None else step.get("macs", 0)
         for level in range(1, top + 1):
             prefix = ".".join(parts[:level])
             if prefix not in kinds or (depth is not None and level > depth):
@@ -123,7 +144,7 @@ def render_source_table(
     def build(compact: bool) -> Table:
         table = Table(title=title or "model summary (from source)", title_justify="left")
         table.add_column("layer (type) / step", overflow="fold", min_width=8)
-        for column in ("output shape", "params", "MACs"):
+        for column in ("output shape", "params", count_label(found)):
             table.add_column(column, justify="right", no_wrap=True)
         for label, shape, params, macs in rows:
             table.add_row(
@@ -134,9 +155,15 @@ def render_source_table(
     print_fitting(console, build)
     if totals is not None:
         console.print(Text(f"total params: {totals.params:,}"))
-        console.print(Text(f"total MACs per sample: {totals.macs:,}"))
+        if found is None or found.request.count_as == "macs":
+            console.print(Text(f"total MACs per sample: {totals.macs:,}"))
+        else:
+            total = found.counts.of(found.request.count_as)
+            console.print(Text(f"total {count_label(found)} per sample: {total:,}"))
         console.print(Text(f"params size (float32): {size_text(totals.params * BYTES_FLOAT32)}"))
         activations = _activations(totals.steps) * BYTES_FLOAT32
         console.print(Text(f"layer outputs size (float32): {size_text(activations)}"))
-        for warning in totals.warnings:
+        if found is not None:
+            render_profile(found, console)
+        for warning in dict.fromkeys(totals.warnings):
             console.print(Text(f"note: {warning}"), soft_wrap=True)

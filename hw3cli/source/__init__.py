@@ -203,8 +203,10 @@ def run_forward(built: Built, shape: tuple[int, ...]) -> Forward:
     node = ast.parse("model(x)", mode="eval").body
     node.lineno = root.line
     _check_forward_inputs(interp, root)
+    x = Tensor(shape)
+    rec.made_by(x, -1)
     try:
-        out = call_module(interp, root, [Tensor(shape)], {}, node)
+        out = call_module(interp, root, [x], {}, node)
     except ModelRaised as e:
         raise _raised(interp, e) from None
     except RecursionError:

@@ -137,6 +137,22 @@ class Recorder:
     steps: list[dict[str, Any]] = field(default_factory=list)
     containers: list[tuple[str, str, int]] = field(default_factory=list)
     stack: list[str] = field(default_factory=list)
+    made: dict[int, int] = field(default_factory=dict)  # id(tensor) -> the step making it
+    held: list[Any] = field(default_factory=list)  # those tensors, alive so ids stay unique
+
+    def add(self, step: dict[str, Any], inputs: list[Any], out: Any) -> None:
+        """A step, with private keys for counting and memory: ``_from``, the steps whose
+        outputs it reads (-1: the model's input), and ``_in``, its first input's shape."""
+        step["_from"] = [self.made.get(id(t), len(self.steps) - 1) for t in inputs]
+        if inputs:
+            step["_in"] = list(inputs[0].shape)
+        self.steps.append(step)
+        self.made_by(out, len(self.steps) - 1)
+
+    def made_by(self, out: Any, index: int) -> None:
+        for t in out if isinstance(out, (list, tuple)) else [out]:
+            self.made[id(t)] = index
+            self.held.append(t)
 
 
 def _target_names(node: ast.AST) -> list[str]:

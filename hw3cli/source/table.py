@@ -17,6 +17,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from hw3cli.core.forward import SizeError
 from hw3cli.core.model import KINDS, Context
 from hw3cli.errors import InputError, Undecided
 from hw3cli.source import ops
@@ -326,7 +327,7 @@ def call_module(
                     rec.stack.pop()
             if rec is not None and path and not m.modules and isinstance(out, Tensor):
                 first = not any(s.get("name") == path and "kind" in s for s in rec.steps)
-                rec.steps.append(  # a module of the file without children: a leaf call
+                rec.add(  # a module of the file without children: a leaf call
                     {
                         "name": path,
                         "kind": m.kind,
@@ -334,7 +335,9 @@ def call_module(
                         "params": m.own_params if first else 0,
                         "macs": 0,
                         "at": interp.at(node),
-                    }
+                    },
+                    _inputs(args),
+                    out,
                 )
             return out
     return builtin_forward(interp, m, args, kwargs, node)
@@ -351,7 +354,7 @@ def builtin_forward(
             rec.containers.append((m.path, m.kind, m.path.count(".") + 1))
         x = args[0]
         if not m.modules and rec is not None and m.path is not None and isinstance(x, Tensor):
-            rec.steps.append(  # an empty Sequential: the identity, and a module call
+            rec.add(  # an empty Sequential: the identity, and a module call
                 {
                     "name": m.path,
                     "kind": m.kind,
@@ -359,7 +362,9 @@ def builtin_forward(
                     "params": 0,
                     "macs": 0,
                     "at": interp.at(node),
-                }
+                },
+                [x],
+                x,
             )
         for child in m.modules.values():
             x = call_module(interp, child, [x], {}, node)
@@ -373,6 +378,11 @@ def builtin_forward(
         m.cls.line if m.cls is not None else node,
         hint=f"define forward(self, x) in class {m.kind}",
     )
+
+
+def _larger(message: str, where: str, hint: str | None = None) -> SizeError:
+    """A failure that a larger input gets past (what --min-input searches over)."""
+    return SizeError(InputError(message, where=where, hint=hint), -1)
 
 
 def run_layer(
@@ -389,18 +399,24 @@ def run_layer(
     try:
         layer = rule(m, x.shape[1:], ctx, n)
     except InputError as e:
-        raise InputError(f"{kind}: {_strip(e.message, kind)}", where=where, hint=e.hint) from None
+        error = InputError(f"{kind}: {_strip(e.message, kind)}", where=where, hint=e.hint)
+        bigger = (x.shape[1], *(s + 4096 for s in x.shape[2:]))
+        try:
+            rule(m, bigger, ctx, n)
+        except InputError:
+            raise error from None
+        raise SizeError(error, -1) from None  # a larger input gets past it (--min-input)
     if any(v < 1 for v in layer.output):
-        raise InputError(
+        raise _larger(
             f"{kind} gives shape {ops.text((x.shape[0], *layer.output))}: Output size is too small",
-            where=where,
+            where,
         )
     out = Tensor((x.shape[0], *layer.output))
     rec = interp.recorder
     if rec is not None:
         if op is None and m.path is not None:
             first = not any(s.get("name") == m.path and "kind" in s for s in rec.steps)
-            rec.steps.append(
+            rec.add(
                 {
                     "name": m.path,
                     "kind": kind,
@@ -408,10 +424,14 @@ def run_layer(
                     "params": m.own_params if first else 0,
                     "macs": layer.macs,
                     "at": interp.at(node),
-                }
+                    "_args": dict(m.kwargs),
+                },
+                [x],
+                out,
             )
         else:
-            record(interp, op or f"nn.{kind}", out, node, macs=layer.macs)
+            record(interp, op or f"nn.{kind}", out, node, macs=layer.macs, inputs=[x])
+            rec.steps[-1].update(_kind=kind, _args=dict(m.kwargs))
     return out
 
 
@@ -473,12 +493,13 @@ def _pytorch_checks(
                 if x.flat_from and "*" in spelled and math.prod(x.flat_from) == received
                 else str(received)
             )
-            raise InputError(
+            error = InputError(
                 f"Linear: mat1 and mat2 shapes cannot be multiplied ({rows}x{received} and "
                 f"{f_in}x{f_out})",
                 where=where,
                 hint=_fix(interp, m, 0, "in_features", new) or f"set in_features={received}",
             )
+            raise SizeError(error, -1 if received < f_in else 1)
     if family in ("Conv", "ConvTranspose"):
         transposed = family == "ConvTranspose"
         if len(shape) != n + 2:
@@ -510,14 +531,14 @@ def _pytorch_checks(
             padded = [s + 2 * p for s, p in zip(shape[2:], pads, strict=False)]
             effective = [dd * (kk - 1) + 1 for kk, dd in zip(ks, ds, strict=False)]
             if any(p < e for p, e in zip(padded, effective, strict=False)):
-                raise InputError(
+                raise _larger(
                     f"{kind}: Calculated padded input size per channel: "
                     f"({' x '.join(map(str, padded))}). "
                     f"Kernel size: ({' x '.join(map(str, effective))}). "
                     "Kernel size can't be greater "
                     f"than actual input size",
-                    where=where,
-                    hint="give a larger --input, or remove a downsampling step before this layer",
+                    where,
+                    "give a larger --input, or remove a downsampling step before this layer",
                 )
     if family == "BatchNorm":
         c = _arg(m, "num_features")
@@ -529,12 +550,11 @@ def _pytorch_checks(
                 hint=_fix(interp, m, 0, "num_features", str(got)) or f"set num_features={got}",
             )
         if interp.training and shape[0] * math.prod(shape[2:]) == 1:
-            raise InputError(
+            raise _larger(
                 f"{kind}: Expected more than 1 value per channel when training, got input "
                 f"size torch.Size({list(shape)})",
-                where=where,
-                hint="PyTorch refuses this in training mode: give --batch 2 or more, or "
-                "--mode eval",
+                where,
+                "PyTorch refuses this in training mode: give --batch 2 or more, or --mode eval",
             )
 
 
@@ -548,11 +568,29 @@ def _arg_text(interp: Interpreter, m: Module, index: int, key: str) -> str:
     return "" if kw is None else interp.text(kw.value, m.origin)
 
 
-def record(interp: Interpreter, op: str, out: Any, node: ast.AST, macs: int = 0) -> None:
+def _inputs(values: Any) -> list[Tensor]:
+    """The tensors among call arguments, lists and tuples included, in order."""
+    found: list[Tensor] = []
+    for v in values:
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(t for t in v if isinstance(t, Tensor))
+    return found
+
+
+def record(
+    interp: Interpreter,
+    op: str,
+    out: Any,
+    node: ast.AST,
+    macs: int = 0,
+    inputs: list[Tensor] | None = None,
+) -> None:
     rec = interp.recorder
     if rec is None:
         return
-    rec.steps.append(
+    rec.add(
         {
             "op": op,
             "at": interp.at(node),
@@ -561,7 +599,9 @@ def record(interp: Interpreter, op: str, out: Any, node: ast.AST, macs: int = 0)
             if isinstance(out, Tensor)
             else [list(t.shape) for t in out if isinstance(t, Tensor)],
             "macs": macs,
-        }
+        },
+        inputs or [],
+        out,
     )
 
 
@@ -671,7 +711,7 @@ def _shape_op(
             isinstance(out, Tensor)
             or (isinstance(out, (tuple, list)) and out and all(isinstance(t, Tensor) for t in out))
         ):
-            record(call.interp, op, out, call.node)
+            record(call.interp, op, out, call.node, inputs=_inputs(call.args))
         return out
 
     return Builtin(op, fn)
@@ -1311,7 +1351,9 @@ def tensor_binop(
             hint=f"{interp.text(node)} combines {ops.text(a)} and {ops.text(b)}",
         ) from None
     if isinstance(left, Tensor) and isinstance(right, Tensor):
-        record(interp, _SYMBOLS.get(type(op), type(op).__name__), out, node)
+        record(interp, _SYMBOLS.get(type(op), type(op).__name__), out, node, inputs=[left, right])
+        if isinstance(node, ast.AugAssign) and interp.recorder is not None:
+            interp.recorder.steps[-1]["_inplace"] = True  # out += x: no new tensor
     return out
 
 
@@ -1757,7 +1799,7 @@ def get_item(interp: Interpreter, value: Any, key: Any, node: ast.AST) -> Any:
             out = Tensor(ops.index(value.shape, keys))
         except ops.ShapeError as e:
             raise interp.model_error(e.message, node) from None
-        record(interp, "Tensor[]", out, node)
+        record(interp, "Tensor[]", out, node, inputs=[value])
         return out
     if isinstance(value, Module):
         items = list(value.modules.items())

@@ -611,8 +611,8 @@ def test_a_class_without_forward_is_named_at_its_line(tmp_path: Path) -> None:
     assert "model.py:4" in err
 
 
-@pytest.mark.parametrize("option", [["--counts"], ["--memory"], ["--min-input"], ["--fit", "1GiB"]])
-def test_options_not_yet_taken_by_source_models_are_refused(option: list[str]) -> None:
+@pytest.mark.parametrize("option", [["--strict"], ["--target", "8"], ["--layer", "conv k=3"]])
+def test_options_of_a_single_layer_or_a_stack_are_refused(option: list[str]) -> None:
     args = ["conv-shape", "--net", str(MODELS / "lenet.py"), "--input", "32", *option]
     err = assert_clean_error(invoke(args))
     assert "does not apply to a model read from source" in err
