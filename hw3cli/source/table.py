@@ -634,7 +634,9 @@ _AVG_ARGS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad
 def _interpolate(call: Call) -> Any:
     x = call.tensor(0, "input")
     size, factor = call.get(1, "size", None), call.get(2, "scale_factor", None)
-    m = Module("Upsample", "Upsample", 0, kwargs={"size": size, "scale_factor": factor})
+    mode = call.get(3, "mode", "nearest")  # (what fvcore counts depends on it)
+    kwargs = {"size": size, "scale_factor": factor, "mode": mode}
+    m = Module("Upsample", "Upsample", 0, kwargs=kwargs)
     _plain_arguments(Call(call.interp, [size, factor], {}, call.node), "F.interpolate")
     return run_layer(call.interp, m, x, call.node, op="F.interpolate")
 

@@ -234,3 +234,38 @@ def test_the_table_shows_the_counts_and_memory() -> None:
     assert result.exit_code == 0, result.stderr
     assert "counts per sample" in result.stdout
     assert "435,850" in result.stdout
+
+
+UPSAMPLE = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Up(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = F.interpolate(self.conv(x), scale_factor=2, mode="bilinear", align_corners=False)
+        x = F.adaptive_avg_pool2d(F.relu(x), 1)
+        return torch.flatten(x, 1)
+"""
+
+
+def test_functional_interpolate_and_pooling_count_as_each_tool_sees_them(tmp_path: Path) -> None:
+    # the tools at batch 1 on 3x8x8 (see the top): fvcore counts bilinear F.interpolate
+    # (4 per output element) and F.adaptive_avg_pool2d (its input's elements); ptflops its
+    # patched F.interpolate, F.relu and F.adaptive_avg_pool2d; thop and torchinfo only
+    # the convolution module
+    data = _json("--net", _file(tmp_path, UPSAMPLE), "--input", "8")
+    assert {k: data["counts"][k] for k in TOOLS_LENET} == {
+        "torchinfo": 7_168,
+        "fvcore": 12_032,
+        "ptflops": 10_240,
+        "thop": 6_912,
+        "flop_counter": 13_824,
+    }
+    memory = _json("--net", _file(tmp_path, UPSAMPLE), "--input", "8", "--memory", "--batch", "2")
+    assert memory["memory"]["saved_activations"] == 9_728
