@@ -127,7 +127,7 @@ def _show_steps_before(built: Built, opts: ModelOptions) -> None:
     if (
         resolved == "table"
         and recorder is not None
-        and recorder.steps
+        and 0 < len(recorder.steps) <= formats.MAX_TABLE_ROWS
         and opts.output in (None, "-")
     ):
         formats.write_table(

@@ -141,6 +141,10 @@ def render_source_table(
             label = f"{'  ' * (level - 1)}{step['op']} (line {step['at'].rsplit(':', 1)[-1]})"
         rows.append([label, shape, params, macs])
 
+    from hw3cli.output.formats import refuse_long_table
+
+    refuse_long_table(len(rows))
+
     def build(compact: bool) -> Table:
         table = Table(title=title or "model summary (from source)", title_justify="left")
         table.add_column("layer (type) / step", overflow="fold", min_width=8)

@@ -269,3 +269,16 @@ def test_functional_interpolate_and_pooling_count_as_each_tool_sees_them(tmp_pat
     }
     memory = _json("--net", _file(tmp_path, UPSAMPLE), "--input", "8", "--memory", "--batch", "2")
     assert memory["memory"]["saved_activations"] == 9_728
+
+
+def test_a_table_of_more_rows_than_hw3_draws_is_refused_unless_folded(tmp_path: Path) -> None:
+    source = (
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.f = nn.Sequential(*[nn.ReLU() for _ in range(2500)])\n\n"
+        "    def forward(self, x):\n        return self.f(x)\n"
+    )
+    args = ["conv-shape", "--net", _file(tmp_path, source), "--input", "4", "--format", "table"]
+    err = assert_clean_error(invoke(args))
+    assert "2,501 rows, more than the 2,000" in err
+    assert invoke([*args, "--depth", "1"]).exit_code == 0
