@@ -188,6 +188,7 @@ class Interpreter:
         self.tree = tree
         self.file = filename
         self.training = training
+        self.whole_batch = False  # --min-input: a view that changes the batch axis fails
         self.table = table
         self.steps = 0
         self.depth = 0

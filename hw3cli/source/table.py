@@ -743,7 +743,25 @@ def _ints(call: Call, start: int, name: str) -> list[int]:
 
 def _view(call: Call, x: Tensor) -> Tensor:
     sizes = _ints(call, 1, "size" if "size" in call.kwargs else "shape")
-    out = ops.view(x.shape, sizes)
+    rows = bool(sizes and sizes[0] == -1 and x.shape and -1 not in sizes[1:])  # view(-1, 400)
+    per_row = math.prod(sizes[1:]) if rows else 0
+    features = math.prod(x.shape[1:]) if rows else 0
+    try:
+        out = ops.view(x.shape, sizes)
+    except ops.ShapeError as e:
+        if not per_row or features == per_row:
+            raise
+        error = InputError(e.message, where=call.interp.at(call.node) + _in_module(call))
+        raise SizeError(error, -1 if features < per_row else 1) from None  # (--min-input)
+    if per_row and call.interp.whole_batch and out[0] != x.shape[0]:
+        raise SizeError(  # --min-input: a size that changes the batch axis is not taken
+            InputError(
+                f"{call.interp.text(call.node)} turns the batch of {x.shape[0]} into "
+                f"{out[0]} rows: the batch axis changed",
+                where=call.interp.at(call.node) + _in_module(call),
+            ),
+            -1 if features < per_row else 1,
+        )
     if -1 in sizes and out and x.shape and out[0] != x.shape[0]:
         call.interp.warn(
             f"{call.interp.at(call.node)}: {call.interp.text(call.node)} turns the batch of "
