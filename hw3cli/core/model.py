@@ -446,7 +446,10 @@ def _upsample(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
     return Layer((c, *out))
 
 
-def _pad(dims: int) -> Rule:
+def _pad(dims: int, reflect: bool = False) -> Rule:
+    """Padding layers; reflection takes each side's padding below the axis's size
+    (PyTorch's reflection_pad check)."""
+
     def rule(node: Node, shape: Shape, ctx: Context, n: int) -> Layer:
         a = Args(node, ("padding", "value"), ctx)
         value = a.get("padding")
@@ -461,7 +464,14 @@ def _pad(dims: int) -> Rule:
             raise ctx.error(f"pads the last {dims} axes but receives shape {_text(shape)}")
         out = list(shape)
         for axis in range(dims):  # (left, right) of the last axis first, as PyTorch's F.pad
-            out[-1 - axis] += pads[2 * axis] + pads[2 * axis + 1]
+            before, after = pads[2 * axis], pads[2 * axis + 1]
+            if reflect and max(before, after) >= shape[-1 - axis]:
+                raise ctx.error(
+                    "Padding size should be less than the corresponding input dimension, but "
+                    f"got: padding ({before}, {after}) at dimension {len(shape) - axis} of "
+                    f"input {list((ctx.batch, *shape))}"
+                )
+            out[-1 - axis] += before + after
         if min(out) < 1:
             raise ctx.error(f"gives an axis below 1 (shape {_text(tuple(out))})")
         return Layer(tuple(out))
@@ -543,7 +553,7 @@ KINDS: dict[str, tuple[Rule, int | None]] = {
     **{f"InstanceNorm{d}d": (_norm("num_features", "affine", False), None) for d in (1, 2, 3)},
     **{f"ZeroPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
     **{f"ConstantPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
-    **{f"ReflectionPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
+    **{f"ReflectionPad{d}d": (_pad(d, reflect=True), None) for d in (1, 2, 3)},
     **{f"ReplicationPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
     **{f"CircularPad{d}d": (_pad(d), None) for d in (1, 2, 3)},
     "Linear": (_linear, None),

@@ -556,6 +556,13 @@ def _pytorch_checks(
                 where,
                 "PyTorch refuses this in training mode: give --batch 2 or more, or --mode eval",
             )
+    uses_input_stats = interp.training or not _arg(m, "track_running_stats", False)
+    if family == "InstanceNorm" and uses_input_stats and math.prod(shape[2:]) == 1:
+        raise _larger(
+            f"{kind}: Expected more than 1 spatial element when training, got input size "
+            f"torch.Size({list(shape)})",
+            where,
+        )
 
 
 def _arg_text(interp: Interpreter, m: Module, index: int, key: str) -> str:

@@ -294,3 +294,58 @@ def test_a_table_of_more_rows_than_hw3_draws_is_refused_unless_folded(tmp_path: 
     err = assert_clean_error(invoke(args))
     assert "2,501 rows, more than the 2,000" in err
     assert invoke([*args, "--depth", "1"]).exit_code == 0
+
+
+STYLE = """\
+import torch
+import torch.nn as nn
+
+
+class Style(nn.Module):
+    def __init__(self, tracked=False):
+        super().__init__()
+        self.pad1 = nn.ReflectionPad2d(4)
+        self.conv1 = nn.Conv2d(3, 8, 9)
+        self.in1 = nn.InstanceNorm2d(8, affine=True)
+        self.pad2 = nn.ReflectionPad2d(1)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2)
+        self.in2 = nn.InstanceNorm2d(16, affine=True, track_running_stats=tracked)
+
+    def forward(self, x):
+        x = torch.relu(self.in1(self.conv1(self.pad1(x))))
+        return torch.relu(self.in2(self.conv2(self.pad2(x))))
+"""
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_reflection_padding_takes_less_than_the_axis(tmp_path: Path, mode: str) -> None:
+    # PyTorch: sizes from 5 up, in both modes; at 4, ReflectionPad2d(4) refuses with
+    # "Padding size should be less than the corresponding input dimension, but got:
+    # padding (4, 4) at dimension 3 of input [1, 3, 4, 4]"
+    net = _file(tmp_path, STYLE)
+    data = _json("--net", net, "--min-input", "--mode", mode)
+    assert (data["min_input"], data["max_input"]) == ([5, 5], None)
+    err = assert_clean_error(invoke(["conv-shape", "--net", net, "--input", "4", "--mode", mode]))
+    assert "padding (4, 4) at dimension 3 of input [1, 3, 4, 4]" in err
+    assert "pad1" in err
+
+
+def test_instance_norm_needs_more_than_one_spatial_element(tmp_path: Path) -> None:
+    # PyTorch, nn.Sequential(nn.Conv2d(3, 8, 1), nn.InstanceNorm2d(8)) at 1x1: "Expected
+    # more than 1 spatial element when training, got input size torch.Size([1, 8, 1, 1])"
+    # in training and eval mode alike (no running statistics); with
+    # track_running_stats=True, eval mode takes it
+    source = (
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self, tracked=False):\n        super().__init__()\n"
+        "        self.f = nn.Sequential(nn.Conv2d(3, 8, 1), "
+        "nn.InstanceNorm2d(8, track_running_stats=tracked))\n\n"
+        "    def forward(self, x):\n        return self.f(x)\n"
+    )
+    net = _file(tmp_path, source)
+    for mode in ("train", "eval"):
+        args = ["conv-shape", "--net", net, "--input", "1", "--mode", mode]
+        assert "Expected more than 1 spatial element" in assert_clean_error(invoke(args))
+        assert _json("--net", net, "--min-input", "--mode", mode)["min_input"] == [2, 2]
+    tracked = _json("--net", f"{net}:Net(tracked=True)", "--input", "1", "--mode", "eval")
+    assert tracked["output_shape"] == [1, 8, 1, 1]
