@@ -22,7 +22,7 @@ import os
 import re
 import struct
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,7 @@ def read_csv_rows(
         # one piece, in memory: polars parses it on every core, and nothing is spooled
         size = max(size, source.size + 1)
         chunks = [b"".join(source.chunks(in_memory=not spool, size=size))]
-    pieces = csv_pieces(chunks, size, source.name)
+    pieces = csv_pieces(chunks, size, source.name, lambda: parser.line)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
         if not block.shape[0]:
@@ -412,14 +412,23 @@ WHOLE_BYTES = 64 << 20  # a file up to this size is parsed in one piece (faster)
 
 
 def csv_pieces(
-    chunks: Iterable[bytes], piece_bytes: int | None = None, source: str = "input"
+    chunks: Iterable[bytes],
+    piece_bytes: int | None = None,
+    source: str = "input",
+    line_of: Callable[[], int] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     """The text of ``chunks`` in pieces of at most about ``piece_bytes`` (`PIECE_BYTES`)
     that end at a line end (a longer line is one piece): (piece, its first byte's
     offset in the text). A line longer than `MAX_LINE_BYTES` is an InputError as soon as
     it is (an endless line on a pipe); the unfinished line is kept as the chunks that
-    hold it, joined once when it ends."""
+    hold it, joined once when it ends. ``line_of`` gives the number of the next piece's
+    first line where the consumer counts lines anyway (a parser); without it the line
+    ends are counted here, for the error's row."""
     piece_bytes = piece_bytes or PIECE_BYTES
+
+    def before() -> int:  # line ends before the next piece
+        return line_of() - 1 if line_of is not None else lines
+
     carry: list[bytes | memoryview] = []  # the unfinished line: it holds no line end
     carried = 0
     offset = 0
@@ -436,19 +445,20 @@ def csv_pieces(
                 break
             whole = not carry and start == 0 and cut == len(chunk)
             piece = chunk if whole else b"".join((*carry, view[start:cut]))  # one copy, or none
-            _refuse_long_lines(piece, lines, source)
+            _refuse_long_lines(piece, before(), source)
             yield piece, offset
             offset += len(piece)
-            lines += piece.count(b"\n")
+            if line_of is None:
+                lines += piece.count(b"\n")
             carry, carried, start = [], 0, cut
         if start < len(chunk):
             carry.append(view[start:])
             carried += len(chunk) - start
             if carried > MAX_LINE_BYTES:
-                raise _long_line(lines + 1, source)
+                raise _long_line(before() + 1, source)
     if carry:
         piece = b"".join(carry)
-        _refuse_long_lines(piece, lines, source)
+        _refuse_long_lines(piece, before(), source)
         yield piece, offset
 
 
