@@ -95,7 +95,8 @@ class Op(NamedTuple):
 
 _VIEWS = frozenset({"Flatten", "Unflatten", "Identity", "flatten", "end"})
 
-# PyTorch's positional argument names, by class without its suffix
+# PyTorch's constructor arguments in their positional order, by class without its 1d/2d/3d
+# suffix: the one table that names a printed layer's arguments and binds a model source's
 _POSITIONAL: dict[str, tuple[str, ...]] = {
     "Conv": (
         "in_channels",
@@ -106,6 +107,7 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
         "dilation",
         "groups",
         "bias",
+        "padding_mode",
     ),
     "ConvTranspose": (
         "in_channels",
@@ -117,16 +119,27 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
         "groups",
         "bias",
         "dilation",
+        "padding_mode",
     ),
     "MaxPool": ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"),
-    "AvgPool": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
+    "AvgPool": (
+        "kernel_size",
+        "stride",
+        "padding",
+        "ceil_mode",
+        "count_include_pad",
+        "divisor_override",
+    ),
     "AdaptiveAvgPool": ("output_size",),
-    "AdaptiveMaxPool": ("output_size",),
+    "AdaptiveMaxPool": ("output_size", "return_indices"),
     "BatchNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
     "InstanceNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
     "GroupNorm": ("num_groups", "num_channels", "eps", "affine"),
     "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
     "Linear": ("in_features", "out_features", "bias"),
+    "Flatten": ("start_dim", "end_dim"),
+    "ReLU": ("inplace",),
+    "ReLU6": ("inplace",),
     "LeakyReLU": ("negative_slope", "inplace"),
     "ELU": ("alpha", "inplace"),
     "CELU": ("alpha", "inplace"),
@@ -139,8 +152,12 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
     "UpsamplingBilinear": ("size", "scale_factor"),
     "PReLU": ("num_parameters", "init"),
     "GELU": ("approximate",),
+    "Pad": ("padding", "value"),
+    "StochasticDepth": ("p", "mode"),
+    "PixelShuffle": ("upscale_factor",),
     **{k: ("p", "inplace") for k in ("Dropout", "AlphaDropout", "FeatureAlphaDropout")},
 }
+SIGNATURES = _POSITIONAL
 _INPLACE_ONLY = ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU")
 
 

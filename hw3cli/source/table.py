@@ -19,6 +19,7 @@ from typing import Any
 
 from hw3cli.core.forward import SizeError
 from hw3cli.core.model import KINDS, Context
+from hw3cli.core.ops import SIGNATURES
 from hw3cli.errors import InputError, Undecided
 from hw3cli.source import ops
 from hw3cli.source.interpreter import MAX_INT_BITS, Call, Interpreter, Super
@@ -51,61 +52,7 @@ _PARAM_KINDS = (
     "PReLU",
 )
 # PyTorch's positional argument names, for reading a layer's attributes (m.out_channels)
-_SIGNATURES = {
-    "Conv": (
-        "in_channels",
-        "out_channels",
-        "kernel_size",
-        "stride",
-        "padding",
-        "dilation",
-        "groups",
-        "bias",
-        "padding_mode",
-    ),
-    "ConvTranspose": (
-        "in_channels",
-        "out_channels",
-        "kernel_size",
-        "stride",
-        "padding",
-        "output_padding",
-        "groups",
-        "bias",
-        "dilation",
-        "padding_mode",
-    ),
-    "Linear": ("in_features", "out_features", "bias"),
-    "BatchNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
-    "InstanceNorm": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
-    "GroupNorm": ("num_groups", "num_channels", "eps", "affine"),
-    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
-    "MaxPool": ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"),
-    "AvgPool": (
-        "kernel_size",
-        "stride",
-        "padding",
-        "ceil_mode",
-        "count_include_pad",
-        "divisor_override",
-    ),
-    "AdaptiveAvgPool": ("output_size",),
-    "AdaptiveMaxPool": ("output_size", "return_indices"),
-    "Upsample": ("size", "scale_factor", "mode", "align_corners"),
-    "Flatten": ("start_dim", "end_dim"),
-    "Dropout": ("p", "inplace"),
-    "ReLU": ("inplace",),
-    "ReLU6": ("inplace",),
-    "LeakyReLU": ("negative_slope", "inplace"),
-    "ELU": ("alpha", "inplace"),
-    "Softmax": ("dim",),
-    "LogSoftmax": ("dim",),
-    "PReLU": ("num_parameters", "init"),
-    "Hardtanh": ("min_val", "max_val", "inplace"),
-    "Pad": ("padding", "value"),
-    "StochasticDepth": ("p", "mode"),
-    "PixelShuffle": ("upscale_factor",),
-}
+_SIGNATURES = SIGNATURES
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "affine": True}
 
 
