@@ -291,16 +291,24 @@ def write_result(
         raise InputError(f"unknown format {fmt!r}", where="--format")
 
 
-def write_chunks(chunks: Iterable[str], output: str | None) -> None:
-    """Text made piece by piece (a few MB at a time) to stdout or atomically to a file."""
+def write_chunks(chunks: Iterable[str | bytes], output: str | None) -> None:
+    """Text made piece by piece (a few MB at a time; str, or UTF-8 bytes) to stdout or
+    atomically to a file. Bytes go to stdout's binary buffer where it has one."""
     if output is not None and output != "-":
         with atomic_output(output) as f:
             for chunk in chunks:
-                f.write(chunk.encode("utf-8"))
-    else:
-        with formats.writing_stdout():
-            for chunk in chunks:
+                f.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+        return
+    with formats.writing_stdout():
+        buffer = getattr(sys.stdout, "buffer", None)
+        for chunk in chunks:
+            if isinstance(chunk, str):
                 sys.stdout.write(chunk)
+            elif buffer is not None:
+                sys.stdout.flush()  # (what was written as text goes first)
+                buffer.write(chunk)
+            else:
+                sys.stdout.write(chunk.decode("utf-8"))
 
 
 def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) -> None:

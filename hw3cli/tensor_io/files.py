@@ -75,6 +75,23 @@ class Input:
             advance(len(block))
             yield block
 
+    def all_bytes(self, *, in_memory: bool = True) -> bytes:
+        """Every byte, from the first: a regular file in one read from its start (one
+        buffer, no join of blocks: a copy of a 60 MB file less), else `chunks` joined."""
+        if self.size is None or not self.head:
+            return b"".join(self.chunks(in_memory=in_memory))
+        if in_memory:
+            _refuse_size(self.size, self.name)
+        try:
+            self.file.seek(0)
+            data: bytes = self.file.read()
+        except OSError as e:
+            raise InputError(f"cannot read it: {e.strerror}", where=self.name) from None
+        if in_memory:
+            _refuse_size(len(data), self.name)
+        advance(len(data))
+        return data
+
 
 @contextmanager
 def open_input(path: str | None, *, what: str, hint: str) -> Iterator[Input]:
@@ -129,7 +146,7 @@ def read_bytes(path: str | None, *, what: str, hint: str) -> bytes:
     """All bytes of ``path``, or of stdin for None or ``-``, checked as `open_input`
     checks them, and refused beyond `max_input_bytes`."""
     with open_input(path, what=what, hint=hint) as source:
-        return b"".join(source.chunks())
+        return source.all_bytes()
 
 
 BLOCK = 1 << 20

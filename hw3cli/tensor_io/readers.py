@@ -102,7 +102,7 @@ def read_document(
             return Document(name, "csv", {"data": rows if stream else rows.whole()}, header)
         if fmt == "npy" and stream and source.size is not None:
             return Document(name, "npy", {"data": npy_rows(source)})
-        data = b"".join(source.chunks())
+        data = source.all_bytes()
     if fmt == "json":
         raw = parse_json(data, name)
         values = raw if isinstance(raw, dict) else {"data": raw}
@@ -127,7 +127,7 @@ def read_csv_rows(
     if source.size is not None and source.size <= WHOLE_BYTES:
         # one piece, in memory: polars parses it on every core, and nothing is spooled
         size = max(size, source.size + 1)
-        chunks = [b"".join(source.chunks(in_memory=not spool, size=size))]
+        chunks = [source.all_bytes(in_memory=not spool)]
     pieces = csv_pieces(chunks, size, source.name, lambda: parser.line)
     for piece, offset in pieces:
         block = parser.parse(piece, offset)
@@ -160,7 +160,7 @@ def npy_rows(source: Input) -> Rows:
         or (header.fortran_order and len(shape) > 2)
     )
     if in_memory:  # refused with parse_npy's message, or read whole as a rare layout
-        return InMemory(parse_npy(b"".join(source.chunks()), source.name), source.name)
+        return InMemory(parse_npy(source.all_bytes(), source.name), source.name)
     file = os.fdopen(os.dup(source.file.fileno()), "rb")
     return OnDisk(
         file,

@@ -6,6 +6,7 @@ written atomically (`hw3cli.tensor_io.atomic`).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import zipfile
@@ -105,19 +106,25 @@ def check_csv_shape(shape: tuple[int, ...]) -> None:
 
 def iter_csv_blocks(
     blocks: Iterable[npt.NDArray[Any]], header: Sequence[str] | None = None
-) -> Iterator[str]:
-    """CSV text of blocks of rows (a 1-D block is a column), a header line first if given."""
+) -> Iterator[bytes]:
+    """CSV text (ASCII bytes, as polars writes it: no decoding and encoding again) of
+    blocks of rows (a 1-D block is a column), a header line first if given."""
     if header is not None:
-        yield ",".join(csv_cell(h) for h in header) + "\n"
+        yield (",".join(csv_cell(h) for h in header) + "\n").encode("utf-8")
 
     for block in blocks:
         rows = block.reshape(-1, 1) if block.ndim == 1 else block
         step = max(1, min(BLOCK_ROWS, BLOCK_VALUES // max(rows.shape[1], 1)))
         for start in range(0, rows.shape[0], step):  # a few MB of text at a time
-            yield _csv_block(rows[start : start + step])
+            yield _csv_bytes(rows[start : start + step])
 
 
 def _csv_block(block: npt.NDArray[Any]) -> str:
+    """`_csv_bytes` as text."""
+    return _csv_bytes(block).decode("ascii")
+
+
+def _csv_bytes(block: npt.NDArray[Any]) -> bytes:
     """Rows of numbers as CSV lines. polars writes each float64 in its shortest
     round-trip form (as ``repr`` does, though it may spell ``1e-05`` as ``0.00001``) from
     the columns as they are, about twenty times as fast as ``repr``; NaN and infinities,
@@ -128,25 +135,32 @@ def _csv_block(block: npt.NDArray[Any]) -> str:
             text = attempt(lambda pl: _wide_csv_block(pl, values))
         else:
             columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
-            text = attempt(lambda pl: pl.DataFrame(columns).write_csv(include_header=False))
-        if isinstance(text, str):
+            text = attempt(lambda pl: _frame_csv(pl.DataFrame(columns)))
+        if isinstance(text, bytes):
             return text
-    return "".join(_format_row(r) + "\n" for r in values.tolist())
+    return "".join(_format_row(r) + "\n" for r in values.tolist()).encode("ascii")
+
+
+def _frame_csv(frame: Any) -> bytes:
+    """A polars DataFrame's rows as CSV bytes, no header."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False)
+    return buffer.getvalue()
 
 
 WIDE_COLUMNS = 1024  # wider rows are written as one column, then joined (see below)
 
 
-def _wide_csv_block(pl: Any, values: npt.NDArray[np.float64]) -> str:
+def _wide_csv_block(pl: Any, values: npt.NDArray[np.float64]) -> bytes:
     """Rows of many columns as CSV lines: polars writes every value of the block as one
     column (a DataFrame of a column per matrix column is slow beyond a few thousand),
     one value a line, and the line ends within each row become commas: the same text,
     with no Python object per value."""
     flat = pl.DataFrame({"v": np.ascontiguousarray(values).ravel()})
-    text = np.frombuffer(flat.write_csv(include_header=False).encode("ascii"), np.uint8).copy()
+    text = np.frombuffer(_frame_csv(flat), np.uint8).copy()
     ends = np.flatnonzero(text == ord("\n")).reshape(values.shape[0], values.shape[1])
     text[ends[:, :-1]] = ord(",")
-    return bytes(text).decode("ascii")
+    return bytes(text)
 
 
 def csv_cell(text: str) -> str:
@@ -162,7 +176,7 @@ def csv_cell(text: str) -> str:
 def csv_text(matrix: npt.NDArray[Any], header: Sequence[str] | None = None) -> str:
     """A matrix (or a vector, as a column) as CSV text."""
     check_csv_shape(tuple(matrix.shape))
-    return "".join(iter_csv_blocks([matrix], header))
+    return b"".join(iter_csv_blocks([matrix], header)).decode("utf-8")
 
 
 def write_npz_members(
