@@ -134,8 +134,10 @@ def _csv_bytes(block: npt.NDArray[Any]) -> bytes:
         if values.shape[1] > WIDE_COLUMNS:
             text = attempt(lambda pl: _wide_csv_block(pl, values))
         else:
-            columns = {f"c{i}": values[:, i] for i in range(values.shape[1])}
-            text = attempt(lambda pl: _frame_csv(pl.DataFrame(columns)))
+            # one copy to column order (what a polars frame holds), not one a column
+            columns = np.asfortranarray(values)
+            names = [f"c{i}" for i in range(values.shape[1])]
+            text = attempt(lambda pl: _frame_csv(pl.DataFrame(columns, schema=names, orient="row")))
         if isinstance(text, bytes):
             return text
     return "".join(_format_row(r) + "\n" for r in values.tolist()).encode("ascii")
