@@ -134,10 +134,9 @@ def _csv_bytes(block: npt.NDArray[Any]) -> bytes:
         if values.shape[1] > WIDE_COLUMNS:
             text = attempt(lambda pl: _wide_csv_block(pl, values))
         else:
-            # one copy to column order (what a polars frame holds), not one a column
-            columns = np.asfortranarray(values)
-            names = [f"c{i}" for i in range(values.shape[1])]
-            text = attempt(lambda pl: _frame_csv(pl.DataFrame(columns, schema=names, orient="row")))
+            # one copy to contiguous columns (what a polars frame holds), not one a column
+            columns = {f"c{i}": c for i, c in enumerate(np.ascontiguousarray(values.T))}
+            text = attempt(lambda pl: _frame_csv(pl.DataFrame(columns)))
         if isinstance(text, bytes):
             return text
     return "".join(_format_row(r) + "\n" for r in values.tolist()).encode("ascii")
