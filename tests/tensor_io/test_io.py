@@ -620,3 +620,31 @@ def test_a_nul_byte_in_the_first_block_is_refused_unless_npy_or_npz(tmp_path: Pa
     npy = tmp_path / "x.npy"
     np.save(npy, np.zeros(2))
     assert files.read_bytes(str(npy), what="input", hint="") == npy.read_bytes()
+
+
+def test_text_and_bytes_chunks_reach_stdout_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSV blocks go to stdout's binary buffer as bytes; text written before them (a
+    JSON piece, a header), which a text stream holds until flushed, must still come first."""
+    import sys
+
+    from hw3cli.commands._numeric import write_chunks
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stream)
+    write_chunks(["a,b\n", b"1.0,2.0\n", "3.0,", b"4.5\n"], None)
+    assert raw.getvalue() == b"a,b\n1.0,2.0\n3.0,4.5\n"
+
+
+def test_a_file_of_one_piece_is_read_whole_from_its_first_byte(tmp_path: Path) -> None:
+    """A regular file's bytes in one read, the first block (already read to detect the
+    format) included once, as the block by block reading gives them."""
+    from hw3cli.tensor_io.files import open_input
+
+    data = b"x,y\n" + b"1.5,2.5\n" * 300_000  # beyond the first block of 1 MiB
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    with open_input(str(path), what="input", hint="") as source:
+        assert source.all_bytes() == data
+    with open_input(str(path), what="input", hint="") as source:
+        assert b"".join(source.chunks()) == data
