@@ -507,6 +507,33 @@ def gradcheck_cross_entropy(
     seed: int = 0,
 ) -> GradCheck:
     """dL/dz against central differences of the reduced loss (sum of l_n for ``none``)."""
+    return _gradcheck(
+        logits,
+        targets,
+        result.grad,
+        result.denominator,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        max_entries=max_entries,
+        seed=seed,
+    )
+
+
+def _gradcheck(
+    logits: Array,
+    targets: Targets,
+    grad: Array,
+    denominator: float,
+    *,
+    weight: Array | None,
+    ignore_index: int | None,
+    label_smoothing: float,
+    max_entries: int,
+    seed: int,
+) -> GradCheck:
+    """``grad`` (dL/dz of ``logits``' rows) against central differences of each row's
+    loss over the reduction's ``denominator``."""
 
     def row_loss(z: Array, index: tuple[int, ...]) -> float:
         """The reduced loss's terms from row index[0]: its own loss (over the mean's
@@ -520,9 +547,9 @@ def gradcheck_cross_entropy(
             label_smoothing=label_smoothing,
             reduction="sum",
         )
-        return float(r.loss) / result.denominator
+        return float(r.loss) / denominator
 
-    return check_gradient("grad", row_loss, logits, result.grad, max_entries=max_entries, seed=seed)
+    return check_gradient("grad", row_loss, logits, grad, max_entries=max_entries, seed=seed)
 
 
 def _target_rows(targets: Targets, rows: slice | npt.NDArray[np.intp]) -> Targets:
@@ -547,24 +574,11 @@ def gradcheck_rows(
     """`gradcheck_cross_entropy` on rows ``picked`` of a batch read block by block
     (``logits`` and ``grad`` hold those rows): each row's terms of the loss involve that
     row alone, and the mean's denominator is the whole batch's; indices are the batch's."""
-    targets = _target_rows(s.targets, picked)
-    empty = np.empty((0, s.k))
-    result = SoftmaxResult(
-        probs=empty,
-        log_probs=empty,
-        losses=np.empty(0),
-        loss=0.0,
-        grad=grad,
-        smoothed=empty,
-        weight=s.weight,
-        ignored=s.ignored[picked],
-        reduction=s.reduction,
-        denominator=s.denominator,
-    )
-    check = gradcheck_cross_entropy(
+    check = _gradcheck(
         logits,
-        targets,
-        result,
+        _target_rows(s.targets, picked),
+        grad,
+        s.denominator,
         weight=weight,
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
