@@ -15,7 +15,7 @@ import argparse
 import statistics
 import subprocess
 
-from startup import _hw3, _time
+from startup import _hw3, interleaved
 
 TORCHINFO = (
     "import torch, torchvision, torchinfo; "
@@ -47,15 +47,7 @@ def main() -> None:
         ],
         "torch + torchinfo": [args.torch_python, "-c", TORCHINFO],
     }
-    wall: dict[str, list[float]] = {name: [] for name in commands}
-    cpu: dict[str, list[float]] = {name: [] for name in commands}
-    for cmd in commands.values():  # warm the file cache
-        _time(cmd)
-    for _ in range(args.runs):
-        for name, cmd in commands.items():
-            w, c = _time(cmd)
-            wall[name].append(w)
-            cpu[name].append(c)
+    wall, cpu = interleaved(commands, args.runs)
     for name in commands:
         print(
             f"{name:18} wall {statistics.median(wall[name]):.3f} s   "

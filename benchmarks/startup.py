@@ -39,6 +39,23 @@ def _time(cmd: list[str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
+def interleaved(
+    commands: dict[str, list[str]], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of ``runs`` runs of each command, the commands taking turns
+    (after one run each to warm the file cache)."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for cmd in commands.values():
+        _time(cmd)
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            w, c = _time(cmd)
+            wall[name].append(w)
+            cpu[name].append(c)
+    return wall, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
@@ -48,15 +65,7 @@ def main() -> None:
         "hw3 --help": [*_hw3(), "--help"],
         "import click": [sys.executable, "-c", "import click"],
     }
-    wall: dict[str, list[float]] = {name: [] for name in commands}
-    cpu: dict[str, list[float]] = {name: [] for name in commands}
-    for cmd in commands.values():  # warm the file cache
-        _time(cmd)
-    for _ in range(args.runs):
-        for name, cmd in commands.items():
-            w, c = _time(cmd)
-            wall[name].append(w)
-            cpu[name].append(c)
+    wall, cpu = interleaved(commands, args.runs)
     base_wall = statistics.median(wall["import click"])
     base_cpu = statistics.median(cpu["import click"])
     print(f"{args.runs} interleaved runs each; medians")
