@@ -320,6 +320,31 @@ def test_output_to_a_device_is_written_in_place(batch: Path) -> None:
     assert Path("/dev/null").is_char_device()
 
 
+@pytest.mark.parametrize("stdout", ["| head -c 2000000 > /dev/null", "> /dev/full"])
+def test_an_output_of_several_frames_stops_cleanly_at_a_closed_pipe_or_a_full_disk(
+    tmp_path: Path, stdout: str
+) -> None:
+    """CSV rows go out 40,960 at a time, written by polars into stdout itself: the pipe
+    closing after the first frame (about 1.6 MB), or a full disk, ends hw3 as with one frame."""
+    rows = "\n".join(f"{i % 7},{i % 5 - 2}" for i in range(100_000))
+    (tmp_path / "x.csv").write_text("a,b\n" + rows + "\n")
+    proc = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; '{hw3_executable()}' bn-grad x.csv --dy x.csv {stdout}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    if "full" in stdout:
+        assert (proc.returncode, proc.stderr) == (
+            2,
+            "Error: stdout: writing the output failed: No space left on device\n",
+        )
+    else:
+        assert (proc.returncode, proc.stderr) == (0, "")
+
+
 def test_python_m_behaves_the_same_on_a_closed_pipe(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "hw3cli", "bn-grad", "big.csv", "--dy", "big.csv"]
     proc = _into_head(tmp_path, command)

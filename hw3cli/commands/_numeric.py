@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -274,7 +274,7 @@ def write_result(
         write_chunks(writers.json_chunks(out.json_obj(extra or {})), output)
     elif fmt == "csv":
         writers.check_csv_shape(out.matrix_shape)
-        write_chunks(writers.iter_csv_blocks(out.matrix(), out.header), output)
+        write_binary(lambda f: writers.write_csv(f, out.matrix(), out.header), output)
     elif fmt == "npz":
         if not to_file:
             raise InputError(
@@ -293,22 +293,37 @@ def write_result(
 
 def write_chunks(chunks: Iterable[str | bytes], output: str | None) -> None:
     """Text made piece by piece (a few MB at a time; str, or UTF-8 bytes) to stdout or
-    atomically to a file. Bytes go to stdout's binary buffer where it has one."""
+    atomically to a file."""
+
+    def fill(f: IO[bytes]) -> None:
+        for chunk in chunks:
+            f.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+
+    write_binary(fill, output)
+
+
+def write_binary(fill: Callable[[IO[bytes]], None], output: str | None) -> None:
+    """``fill`` writes UTF-8 bytes into a binary file: stdout's binary buffer (after what
+    was written to stdout as text), or the file ``output``, atomically."""
     if output is not None and output != "-":
         with atomic_output(output) as f:
-            for chunk in chunks:
-                f.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+            fill(f)
         return
     with formats.writing_stdout():
+        sys.stdout.flush()  # (what was written as text goes first)
         buffer = getattr(sys.stdout, "buffer", None)
-        for chunk in chunks:
-            if isinstance(chunk, str):
-                sys.stdout.write(chunk)
-            elif buffer is not None:
-                sys.stdout.flush()  # (what was written as text goes first)
-                buffer.write(chunk)
-            else:
-                sys.stdout.write(chunk.decode("utf-8"))
+        fill(buffer if buffer is not None else cast(IO[bytes], _TextAsBytes(sys.stdout)))
+
+
+class _TextAsBytes:
+    """A text stream (a stdout without a binary buffer) taking UTF-8 bytes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        self.stream.write(data.decode("utf-8"))
+        return len(data)
 
 
 def words_out(explanation: list[str] | None, fmt: str, extra: dict[str, Any]) -> None:

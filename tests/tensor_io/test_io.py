@@ -648,3 +648,58 @@ def test_a_file_of_one_piece_is_read_whole_from_its_first_byte(tmp_path: Path) -
         assert source.all_bytes() == data
     with open_input(str(path), what="input", hint="") as source:
         assert b"".join(source.chunks()) == data
+
+
+def test_csv_rows_regrouped_into_frames_read_back_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of any size are written a frame of `WRITE_ROWS` rows at a time; a frame
+    with a NaN (which polars does not write as ``repr`` does) goes the careful way. Every
+    row comes out once, in order, as the value it was (read back with ``float``)."""
+    monkeypatch.setattr(writers, "WRITE_ROWS", 4)
+    monkeypatch.setattr(writers, "WRITE_VALUES", 4 * 3)
+    m = np.random.default_rng(5).standard_normal((16, 3)) * 10.0 ** np.arange(-8, 8)[:, None]
+    m[9, 1] = np.nan
+    blocks = [m[:3], m[3:8], m[8:9], m[9:16]]
+    buffer = io.BytesIO()
+    writers.write_csv(buffer, blocks, ["a", "b", "c"])
+    lines = buffer.getvalue().decode("ascii").splitlines()
+    assert lines[0] == "a,b,c"
+    back = np.array([[float(cell) for cell in line.split(",")] for line in lines[1:]])
+    assert back.shape == m.shape
+    assert np.array_equal(back, m, equal_nan=True)
+    assert lines[10] == f"{float(m[9, 0])!r},nan,{float(m[9, 2])!r}"  # as repr spells them
+
+
+def test_a_vector_is_written_as_a_column_across_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writers, "WRITE_ROWS", 3)
+    buffer = io.BytesIO()
+    writers.write_csv(buffer, [np.arange(5.0), np.arange(5.0, 7.0)])
+    assert buffer.getvalue() == b"".join(f"{float(i)}\n".encode() for i in range(7))
+
+
+def test_an_error_writing_the_output_reaches_the_caller_with_its_errno() -> None:
+    """polars passes a failed ``write`` on as an OSError without an errno; the writer
+    raises the original error, so that a closed pipe is still told from a full disk."""
+    import errno
+
+    class ClosedPipe(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    m = np.random.default_rng(0).standard_normal((50, 4))
+    with pytest.raises(BrokenPipeError) as caught:
+        writers.write_csv(ClosedPipe(), [m])  # type: ignore[arg-type]
+    assert caught.value.errno == errno.EPIPE
+
+
+def test_bytes_reach_a_stdout_without_a_binary_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from hw3cli.commands._numeric import write_binary
+
+    text = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", text)
+    write_binary(lambda f: writers.write_csv(f, [np.array([[1.5, -2.0]])], ["x", "y"]), None)
+    assert text.getvalue() == "x,y\n1.5,-2.0\n"
