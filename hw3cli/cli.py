@@ -20,13 +20,13 @@ control characters escaped (``\\x1b``) and cuts every line to a readable length
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # (no stub: see INTERRUPTS)
 import contextlib
 import errno
 import importlib
 import io
 import os
 import re
-import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -226,7 +226,7 @@ class LazyGroup(click.Group):
         except CheckFailed as e:
             raise ReportedCheck(e.message) from None
         except click.UsageError as e:
-            extra = _EXTRA.search(e.message)
+            extra = re.search(_EXTRA, e.message)
             if extra is None or e.ctx is None or e.ctx.command.name not in COMMANDS:
                 raise
             raise ReportedError(
@@ -259,15 +259,16 @@ class LazyGroup(click.Group):
                 sys.modules["hw3cli.output.progress"].stop()
 
 
-_EXTRA = re.compile(r"unexpected extra arguments? \((.*)\)")
-_SIZE = re.compile(r"^\d+([x,]\d+)*$")
+# patterns of the error paths, compiled (by re's cache) only when one is taken
+_EXTRA = r"unexpected extra arguments? \((.*)\)"
+_SIZE = r"^\d+([x,]\d+)*$"
 
 
 def _extra_arguments(command: str, values: list[str]) -> InputError:
     """Click's "unexpected extra arguments", as an error with the options the values
     probably belong to."""
     shown = " ".join(values)
-    if command == "conv-shape" and values and all(_SIZE.match(v) for v in values):
+    if command == "conv-shape" and values and all(re.match(_SIZE, v) for v in values):
         options = ["--input", "--kernel", "--stride", "--padding"]
         fixed = " ".join(f"{o} {v}" for o, v in zip(options, values, strict=False))
         hint = f"sizes follow their option: hw3 conv-shape {fixed}"
@@ -345,7 +346,7 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
         # every overflow it would report is checked and refused where it is computed
         warnings.simplefilter("ignore")
     for signum in INTERRUPTS:
-        signal.signal(signum, _interrupt)
+        _signal.signal(signum, _interrupt)
     try:
         try:
             cli.main(args=args, prog_name=prog_name)
@@ -358,7 +359,7 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
     except Interrupted as e:
         _discard_stdout()
         with contextlib.suppress(OSError, ValueError):  # SIGHUP: the terminal may be gone
-            sys.stderr.write(f"hw3: interrupted by {signal.Signals(e.signum).name}\n")
+            sys.stderr.write(f"hw3: interrupted by {_SIGNAL_NAMES[e.signum]}\n")
             sys.stderr.flush()
         sys.exit(128 + e.signum)
     except OSError as e:  # the last flush of stdout failed (a full disk)
@@ -368,15 +369,20 @@ def main(args: list[str] | None = None, prog_name: str = "hw3") -> NoReturn:
     raise AssertionError("unreachable: Click's standalone mode always exits")  # pragma: no cover
 
 
-# a closed terminal or ssh session (SIGHUP), Ctrl-C, kill: each unwinds like an error
-INTERRUPTS = tuple(
-    getattr(signal, name) for name in ("SIGHUP", "SIGINT", "SIGTERM") if hasattr(signal, name)
-)
+# a closed terminal or ssh session (SIGHUP), Ctrl-C, kill: each unwinds like an error.
+# (``_signal`` is the C module under ``signal``: the same functions and numbers, without
+# the enums ``signal`` builds from them, a tenth of hw3's own start-up.)
+_SIGNAL_NAMES = {
+    getattr(_signal, name): name
+    for name in ("SIGHUP", "SIGINT", "SIGTERM")
+    if hasattr(_signal, name)
+}
+INTERRUPTS = tuple(_SIGNAL_NAMES)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
     for other in INTERRUPTS:  # a second signal must not cut the clean-up
-        signal.signal(other, signal.SIG_IGN)
+        _signal.signal(other, _signal.SIG_IGN)
     raise Interrupted(signum)
 
 

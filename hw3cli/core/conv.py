@@ -6,9 +6,10 @@ k' = d*(k - 1) + 1 the effective kernel.
 
 The records are NamedTuples: immutable as frozen dataclasses are, and made about eight
 times as fast, which counts when ``hw3 conv-shape`` must answer as fast as Python starts.
+For the same reason the annotations are evaluated (no ``from __future__ import
+annotations``): typing.NamedTuple compiles every annotation given as text, a third of this
+module's import time; the few naming types that exist only for the type checker are text.
 """
-
-from __future__ import annotations
 
 from math import prod
 from typing import TYPE_CHECKING, NamedTuple
@@ -39,13 +40,13 @@ class LayerSpec(NamedTuple):
 
     kernel: tuple[int, ...]
     stride: tuple[int, ...] | None = None
-    padding: tuple[Padding, ...] | PaddingRule = "valid"
+    padding: "tuple[Padding, ...] | PaddingRule" = "valid"
     dilation: tuple[int, ...] = (1,)
     out_channels: int | None = None
     groups: int = 1
     transposed: bool = False
     output_padding: tuple[int, ...] = (0,)
-    pool: PoolKind | None = None
+    pool: "PoolKind | None" = None
     ceil_mode: bool = False
     bias: bool = True
     name: str | None = None
@@ -237,8 +238,8 @@ def axis_output_size(spec: LayerSpec, i: int, k: int, s: int, d: int, pad: Paddi
 
 
 def resolve_padding(
-    padding: tuple[Padding, ...] | PaddingRule, n: int
-) -> tuple[Padding, ...] | Literal["same"]:
+    padding: "tuple[Padding, ...] | PaddingRule", n: int
+) -> 'tuple[Padding, ...] | Literal["same"]':
     if padding == "valid":
         return ((0, 0),) * n
     if padding == "same":
