@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import os
 import re
 import stat
@@ -91,6 +92,26 @@ class Input:
             _refuse_size(len(data), self.name)
         advance(len(data))
         return data
+
+    def mapped(self) -> mmap.mmap | None:
+        """A regular file's bytes mapped read-only, none copied (its size refused as
+        `all_bytes` refuses it); None for stdin, a pipe, a device or an empty file, or
+        where the file cannot be mapped."""
+        if self.size is None or self.size == 0:
+            return None
+        _refuse_size(self.size, self.name)
+        try:
+            return mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+
+    def rewound(self) -> Any:
+        """The open file, at its first byte (a regular file: to be read by another
+        reader; the bytes it reads are counted as read)."""
+        assert self.size is not None
+        self.file.seek(0)
+        advance(self.size)
+        return self.file
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hw3cli.tensor_io import engine, readers, writers
+from hw3cli.errors import InputError
+from hw3cli.tensor_io import engine, files, readers, writers
 from tests.conftest import hw3_executable
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -92,3 +93,75 @@ def test_under_an_address_space_limit_the_careful_path_answers(tmp_path: Path) -
         spread = np.sqrt(var) * 2  # dy's own spread: dy - mean(dy) = sqrt(var) [-1, 1]
         expected = c * (1 - c**2 * var) * spread / 2 * np.array([-1.0, 1.0])
         assert np.allclose(rows[:, column], expected, rtol=1e-9, atol=0)
+
+
+# --- a regular file read by polars from the file itself ---------------------------------
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    doc = readers.read_document(str(path), what="input", hint="")
+    return doc.values["data"], doc.header
+
+
+@given(matrices, st.booleans(), st.sampled_from([",", ";", "\t"]))
+def test_a_file_read_by_polars_from_the_file_equals_the_careful_reading(
+    tmp_path_factory: pytest.TempPathFactory, m: np.ndarray, header: bool, sep: str
+) -> None:
+    names = [f"f{i}" for i in range(m.shape[1])]
+    lines = ([sep.join(names)] if header else []) + [sep.join(map(repr, r)) for r in m.tolist()]
+    path = tmp_path_factory.mktemp("f") / "m.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.MonkeyPatch.context() as mp:  # the file route only: its bytes are never read
+        mp.setattr(files.Input, "all_bytes", lambda *a, **k: pytest.fail("bytes read"))
+        fast, fast_header = _read_file(path)
+    with pytest.MonkeyPatch.context() as mp:
+        _careful(mp)
+        careful, careful_header = _read_file(path)
+    assert fast_header == careful_header == (tuple(names) if header else None)
+    assert np.array_equal(fast, careful)
+    assert np.array_equal(np.signbit(fast), np.signbit(careful))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffa,b\n1,2\n",  # a byte-order mark
+        "1,2\n\n3,4\n",  # a blank line
+        '1,"2"\n3,4\n',  # quotes
+        "1,2\r\n3,4.5\r\n",  # CRLF (polars reads it; the careful reader agrees)
+    ],
+)
+def test_a_file_that_is_not_plain_reads_as_its_text_does(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode())
+    by_file = _read_file(path)
+    by_text = readers.parse_csv(text.encode(), "x.csv")
+    assert by_file[1] == by_text[1]
+    assert np.array_equal(by_file[0], by_text[0])
+
+
+def test_a_bad_cell_of_a_file_is_named_by_the_careful_reader(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n3,4x\n")
+    with pytest.raises(InputError) as caught:
+        _read_file(path)
+    assert caught.value.where == f"{path}, row 3, column 2"
+
+
+def test_a_long_line_of_a_file_is_refused_on_the_mapped_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(files.Input, "all_bytes", lambda *a, **k: pytest.fail("bytes read"))
+    path = tmp_path / "x.csv"
+    path.write_text("1,2\n3,4\n" + ",".join(["5"] * 100) + "\n6,7\n")
+    with pytest.raises(InputError) as caught:
+        _read_file(path)
+    assert caught.value.where == f"{path}, row 3"
+
+
+def test_an_empty_file_is_refused_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("")
+    with pytest.raises(InputError, match="holds no rows of numbers"):
+        _read_file(path)
