@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 from pathlib import Path
@@ -165,3 +166,16 @@ def test_an_empty_file_is_refused_as_before(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(InputError, match="holds no rows of numbers"):
         _read_file(path)
+
+
+def test_polars_allocator_returns_freed_pages_soon_unless_the_user_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """polars' jemalloc keeps freed pages 10 s by default; hw3 asks for 0.2 s (read when
+    polars loads), and keeps a setting of the user's own."""
+    monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+    engine.polars_module()
+    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:200,muzzy_decay_ms:0"
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:1")
+    engine.polars_module()
+    assert os.environ["_RJEM_MALLOC_CONF"] == "narenas:1"
