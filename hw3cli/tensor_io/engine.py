@@ -27,11 +27,7 @@ def polars_module() -> Any | None:
             return None
     except (ImportError, OSError, ValueError):  # no resource module: not Unix
         return None
-    # polars allocates through its own jemalloc, which keeps freed pages for 10 s by
-    # default: a block by block pass then holds every block's pages at once (25 MiB more
-    # at the peak of softmax-grad on 1,000,000 x 16). A fifth of a second frees them
-    # between blocks at no measured cost in time. A value the user set is kept.
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:200,muzzy_decay_ms:0")
+    allocator_settings()
     try:
         import polars
     except ImportError:
@@ -53,3 +49,23 @@ def attempt(work: Callable[[Any], T]) -> T | None:
         if type(e).__name__ == "PanicException":
             return None
         raise
+
+
+ALLOCATOR = "_RJEM_MALLOC_CONF"
+ALLOCATOR_SETTINGS = "dirty_decay_ms:200,muzzy_decay_ms:0"
+# what polars itself puts first when it loads; a process that loaded polars before it
+# started hw3 passes these on in the environment, where they are no choice of the user's
+POLARS_SETTINGS = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")
+
+
+def allocator_settings() -> None:
+    """Settings for polars' jemalloc, made before polars loads (it reads them then).
+
+    jemalloc keeps freed pages for a while (polars asks for 0.5 s, and 1 s more before
+    they are returned): a block by block pass then holds the pages of many blocks at once,
+    25 MiB more at the peak of softmax-grad on 1,000,000 x 16. A fifth of a second, then
+    returned at once, frees them between blocks at no measured cost in time. polars puts
+    its own settings before these, and the later of two settings wins, so that settings
+    of the user's own come after hw3's and win over them."""
+    given = [p for p in os.environ.get(ALLOCATOR, "").split(",") if p and p not in POLARS_SETTINGS]
+    os.environ[ALLOCATOR] = ",".join([ALLOCATOR_SETTINGS, *given])
