@@ -411,7 +411,7 @@ def parse_csv(
     return reader.finish(blocks), reader.header
 
 
-PIECE_BYTES = 16 << 20  # bytes of CSV text parsed at a time
+PIECE_BYTES = 8 << 20  # bytes of CSV text parsed at a time
 WHOLE_BYTES = 64 << 20  # a file up to this size is parsed in one piece (faster)
 
 

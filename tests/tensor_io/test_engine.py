@@ -185,5 +185,6 @@ def test_polars_allocator_returns_freed_pages_soon_unless_the_user_said(
             monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
         else:
             monkeypatch.setenv("_RJEM_MALLOC_CONF", setting)
-        engine.polars_module()
-        assert os.environ["_RJEM_MALLOC_CONF"] == expected
+        for _ in range(3):  # the same however often polars is asked for
+            engine.polars_module()
+            assert os.environ["_RJEM_MALLOC_CONF"] == expected

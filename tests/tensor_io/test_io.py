@@ -703,3 +703,23 @@ def test_bytes_reach_a_stdout_without_a_binary_buffer(monkeypatch: pytest.Monkey
     monkeypatch.setattr(sys, "stdout", text)
     write_binary(lambda f: writers.write_csv(f, [np.array([[1.5, -2.0]])], ["x", "y"]), None)
     assert text.getvalue() == "x,y\n1.5,-2.0\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "kind"),
+    [
+        ("Broken pipe (os error 32)", 32, BrokenPipeError),  # polars writing to a descriptor
+        ("[Errno 28] No space left on device", 28, OSError),  # polars calling a Python write
+    ],
+)
+def test_an_error_polars_passes_on_gets_its_errno_back(
+    text: str, number: int, kind: type[OSError]
+) -> None:
+    error = writers.os_error(OSError(text))
+    assert error.errno == number
+    assert isinstance(error, kind)
+
+
+def test_an_error_without_a_number_is_left_as_it_is() -> None:
+    original = OSError("something else")
+    assert writers.os_error(original) is original
