@@ -199,7 +199,14 @@ def softmax_grad(
     kept: list[sm.CrossEntropyRows] = []
     losses = []
     held_whole = reason is not None or (check and not sampled)
-    for start, z in blocks():  # the losses only, unless the rows are kept
+    # dL/dz alone to CSV: the logits' range may show every loss finite (`finite_for_spread`);
+    # then the first pass looks at the range alone, and no loss is computed
+    grad_alone = (
+        resolved == "csv" and emit == "grad" and expect is None and not (held_whole or sampled)
+    )
+    if grad_alone and not _finite_by_range(s, blocks()):
+        grad_alone = False
+    for start, z in [] if grad_alone else blocks():  # the losses only, unless rows are kept
         if not (held_whole or sampled):
             losses.append(sm.row_losses(s, z, start))
             continue
@@ -211,8 +218,8 @@ def softmax_grad(
         if sampled:
             mine = picked[(picked >= start) & (picked < start + z.shape[0])] - start
             gathered.append((z[mine], part.grad[mine]))
-    all_losses = np.concatenate(losses)
-    loss = sm.reduced_loss(s, all_losses)
+    all_losses = np.concatenate(losses) if losses else np.empty(0)
+    loss = sm.reduced_loss(s, all_losses) if not grad_alone else 0.0  # (not written)
     whole_rows: list[sm.SoftmaxResult] = []
 
     def whole() -> sm.SoftmaxResult:  # for JSON, a table, --check, --explain, --expect
@@ -258,6 +265,8 @@ def softmax_grad(
 
     # -> emit
     def matrix(name: str) -> Iterator[Any]:
+        if name == "grad":
+            return (sm.row_grads(s, z, start) for start, z in blocks())
         return (getattr(part, name) for part in parts())
 
     nm.emit(
@@ -294,6 +303,17 @@ def softmax_grad(
         atol=atol,
         context=Context(batch=n, reduction=s.reduction, denominator=_mean_denominator(s)),
     )
+
+
+def _finite_by_range(s: Any, blocks: Iterator[tuple[int, Any]]) -> bool:
+    """Whether the logits' range (one pass over them, no loss computed) shows every loss,
+    their reduction and every dL/dz finite (`finite_for_spread`)."""
+    from hw3cli.core import softmax as sm
+
+    low, high = float("inf"), float("-inf")
+    for _, z in blocks:
+        low, high = min(low, float(z.min())), max(high, float(z.max()))
+    return sm.finite_for_spread(s, high - low)  # (inf where it overflows)
 
 
 def _mean_denominator(s: Any) -> float:

@@ -81,8 +81,13 @@ def log_softmax_and_softmax(z: Array) -> tuple[Array, Array]:
 
 
 def softmax(z: Array) -> Array:
-    """p = softmax(z), row by row (`log_softmax_and_softmax`)."""
-    return log_softmax_and_softmax(z)[1]
+    """p = softmax(z), row by row: the p of `log_softmax_and_softmax`, the same float for
+    float, without log p."""
+    with np.errstate(over="ignore"):
+        p: Array = z - z.max(axis=1, keepdims=True)
+    np.exp(p, out=p)
+    p /= p.sum(axis=1, keepdims=True)
+    return p
 
 
 def softmax_jacobian(p: Array) -> Array:
@@ -365,19 +370,54 @@ def rows(s: CrossEntropySetup, z: Array, start: int = 0) -> CrossEntropyRows:
     with np.errstate(all="ignore"):  # overflow is reported by `refuse_overflow`
         t = _row_targets(s, start, start + z.shape[0])
         losses = _losses(s, t, log_p)
-        if t.wt is not None:
-            grad: Array = t.wt.sum(axis=1, keepdims=True) * p
-            grad -= t.wt
-        else:
-            total = np.zeros(z.shape[0])
-            total[t.kept] = t.at_y + t.spread.sum()
-            grad = p * total[:, None]
-            grad[t.kept, t.y] -= t.at_y
-            if s.label_smoothing:
-                grad[t.kept] -= t.spread
-        if s.reduction == "mean":
-            grad /= s.denominator
+        grad = _grad(s, t, p)
     return CrossEntropyRows(p, log_p, losses, grad)
+
+
+def row_grads(s: CrossEntropySetup, z: Array, start: int = 0) -> Array:
+    """dL/dz of rows ``start``.. alone (the `rows` value, float for float), for a pass
+    that writes nothing else."""
+    p = softmax(z)
+    with np.errstate(all="ignore"):  # overflow is ruled out or reported before
+        return _grad(s, _row_targets(s, start, start + z.shape[0]), p)
+
+
+def _grad(s: CrossEntropySetup, t: _RowTargets, p: Array) -> Array:
+    """dL/dz_j = ((sum_c w_c t'_c) p_j - w_j t'_j) / D (see `rows`)."""
+    if t.wt is not None:
+        grad: Array = t.wt.sum(axis=1, keepdims=True) * p
+        grad -= t.wt
+    else:
+        total = np.zeros(p.shape[0])
+        total[t.kept] = t.at_y + t.spread.sum()
+        grad = p * total[:, None]
+        grad[t.kept, t.y] -= t.at_y
+        if s.label_smoothing:
+            grad[t.kept] -= t.spread
+    if s.reduction == "mean":
+        grad /= s.denominator
+    return grad
+
+
+def finite_for_spread(s: CrossEntropySetup, spread: float) -> bool:
+    """Whether every row's loss, their reduction and every dL/dz are sure to be finite
+    for logits that lie within ``spread`` of each other (the largest minus the smallest),
+    without computing them: a first pass over a large batch then needs only the logits'
+    range. For class indices, log p_j = z_j - max z - log sum exp(z - max z) >= -spread -
+    log K, so |l_n| <= (sum_c |w_c t'_c|) (spread + log K), with sum_c |w_c t'_c| <=
+    (1 - e) w_y + (e/K) sum_c w_c; the sum of N losses is at most N times the largest,
+    and dL/dz is bounded as in `row_losses`. Probability targets: False (not bounded
+    here; the losses are computed)."""
+    if s.targets.indices is None or not math.isfinite(spread):
+        return False
+    kept = s.targets.indices[~s.ignored]
+    e = s.label_smoothing
+    with np.errstate(over="ignore"):
+        at_y = (1.0 - e) * float(s.weight[kept].max(initial=0.0))
+        share = float(np.abs(s.weight).sum()) * e / s.k
+        loss = (at_y + share) * (spread + math.log(s.k))
+        worst = max(loss * s.n, (2 * at_y + 2 * share)) / s.denominator
+    return math.isfinite(worst)
 
 
 def row_losses(s: CrossEntropySetup, z: Array, start: int = 0) -> Array:

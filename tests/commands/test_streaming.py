@@ -296,3 +296,25 @@ def test_piecewise_parse_equals_one_piece(monkeypatch: pytest.MonkeyPatch) -> No
     source = files.Input("stdin", stream, b"", None)
     rows, _ = readers.read_csv_rows(source, spool=True)
     np.testing.assert_array_equal(rows.whole(), whole)
+
+
+@pytest.mark.parametrize(("labels", "status"), [("0,0", 0), ("1,0", 2)])
+def test_softmax_grad_csv_of_logits_too_far_apart_for_the_range_check(
+    tmp_path: Path, labels: str, status: int
+) -> None:
+    """dL/dz alone to CSV skips the losses when the logits' range shows them finite;
+    logits 1e308 apart show nothing, and every loss is computed first, as for JSON:
+    log p = -inf at label 1 of row 1 is refused before anything is written."""
+    z = np.array([[1e308, -1e308, 0.0], [0.0, 1.0, 2.0]])
+    (tmp_path / "z.csv").write_text(_csv_text(z))
+    args = ["softmax-grad", str(tmp_path / "z.csv"), "--labels", labels, "--block-rows", "1"]
+    streamed = invoke(args)
+    whole = invoke([*args, "--format", "json"])
+    assert (streamed.exit_code, whole.exit_code) == (status, status)
+    if status:
+        assert streamed.stdout == ""
+        assert "overflows float64" in streamed.stderr
+    else:  # row 1, label 0: p = (1, 0, 0), dL/dz = p - onehot = 0
+        grad = _matrix(streamed.stdout)
+        np.testing.assert_array_equal(grad, np.array(json.loads(whole.stdout)["grad"]))
+        np.testing.assert_array_equal(grad[0], [0.0, 0.0, 0.0])

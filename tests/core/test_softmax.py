@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hw3cli.core import softmax as sm
 from hw3cli.core.softmax import (
     Targets,
     cross_entropy,
@@ -260,3 +261,71 @@ def test_row_losses_refuse_what_rows_refuse() -> None:
     # a bound beyond float64 alone is no overflow: the rows themselves are looked at
     fine = setup(2, 2, Targets(indices=np.array([0, 1])), weight=np.array([1e308, 1.0]))
     np.testing.assert_array_equal(row_losses(fine, z[1:], 1), rows(fine, z[1:], 1).losses)
+
+
+# --- the pass that writes dL/dz alone ----------------------------------------------------
+
+
+logit_rows = st.integers(1, 6).flatmap(
+    lambda k: st.lists(
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=k, max_size=k),
+        min_size=1,
+        max_size=5,
+    )
+)
+
+
+def _setup(z: np.ndarray, seed: int, **options: object) -> sm.CrossEntropySetup:
+    n, k = z.shape
+    labels = np.random.default_rng(seed).integers(0, k, n)
+    return sm.setup(n, k, sm.Targets(indices=labels), **options)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    logit_rows,
+    st.integers(0, 9),
+    st.sampled_from(["none", "sum", "mean"]),
+    st.sampled_from([0.0, 0.1]),
+    st.booleans(),
+)
+def test_dl_dz_alone_is_the_rows_value_float_for_float(
+    rows: list[list[float]], seed: int, reduction: str, smoothing: float, weighted: bool
+) -> None:
+    z = np.array(rows)
+    weight = np.arange(1.0, z.shape[1] + 1) if weighted else None
+    s = _setup(z, seed, reduction=reduction, label_smoothing=smoothing, weight=weight)
+    whole = sm.rows(s, z)
+    assert np.array_equal(sm.row_grads(s, z), whole.grad)
+    assert np.array_equal(sm.softmax(z), whole.probs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logit_rows, st.integers(0, 9), st.floats(1.0, 1e300), st.sampled_from(["sum", "mean"]))
+def test_a_range_that_shows_every_loss_finite_is_right(
+    rows: list[list[float]], seed: int, scale: float, reduction: str
+) -> None:
+    """Where the logits' range says every loss and their reduction are finite, they are."""
+    z = np.array(rows) * scale
+    if not np.isfinite(z).all():  # (a logit beyond float64: refused when read)
+        return
+    s = _setup(z, seed, reduction=reduction, weight=np.full(z.shape[1], 1e3))
+    spread = float(z.max()) - float(z.min())
+    if sm.finite_for_spread(s, spread):
+        losses = sm.rows(s, z).losses
+        assert np.isfinite(losses).all()
+        assert np.isfinite(sm.reduced_loss(s, losses))
+
+
+def test_the_range_decides_only_where_it_can() -> None:
+    z = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]])
+    s = _setup(z, 0, reduction="sum")
+    assert sm.finite_for_spread(s, 4.0)
+    # logits 1e308 apart: log p can be -inf; the losses must be computed to tell
+    assert not sm.finite_for_spread(s, float("inf"))
+    # weights near 1e308: a loss of a few units times the weight overflows
+    heavy = _setup(z, 0, reduction="sum", weight=np.full(3, 1e308))
+    assert not sm.finite_for_spread(heavy, 4.0)
+    # probability targets are not bounded by the range
+    probs = sm.setup(2, 3, sm.Targets(probs=np.full((2, 3), 1 / 3)))
+    assert not sm.finite_for_spread(probs, 4.0)
