@@ -291,6 +291,13 @@ def write_result(
         raise InputError(f"unknown format {fmt!r}", where="--format")
 
 
+def render_document(document: Any, kind: str, standalone: bool) -> str:
+    """A derivation as ``markdown`` or ``latex`` (its module is imported for these alone)."""
+    from hw3cli.output.derivation import render
+
+    return render(document, kind, standalone)
+
+
 def write_chunks(chunks: Iterable[str | bytes], output: str | None) -> None:
     """Text made piece by piece (a few MB at a time; str, or UTF-8 bytes) to stdout or
     atomically to a file."""

@@ -130,7 +130,6 @@ def bn_grad(
     from hw3cli.errors import InputError, plural
     from hw3cli.output import batchnorm as out
     from hw3cli.output import formats
-    from hw3cli.output.derivation import render
     from hw3cli.tensor_io.rows import InMemory
 
     # options -> inputs
@@ -251,7 +250,7 @@ def bn_grad(
             table=lambda stream, colour: out.render_table(
                 whole(), emit, axis, explanation, stream, colour, header=inputs.doc.header
             ),
-            document=lambda kind: render(
+            document=lambda kind: nm.render_document(
                 out.derivation(
                     whole(), x.whole(), dy.whole(), s.gamma, s.beta, axis, feature, affine
                 ),

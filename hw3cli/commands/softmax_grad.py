@@ -134,7 +134,6 @@ def softmax_grad(
     from hw3cli.errors import InputError, plural
     from hw3cli.output import formats
     from hw3cli.output import softmax as out
-    from hw3cli.output.derivation import render
     from hw3cli.tensor_io.rows import InMemory
 
     # options -> inputs
@@ -281,7 +280,7 @@ def softmax_grad(
             table=lambda stream, colour: out.render_table(
                 whole(), s.targets, emit, explanation, stream, colour, header=inputs.doc.header
             ),
-            document=lambda kind: render(
+            document=lambda kind: nm.render_document(
                 out.derivation(
                     whole(),
                     logits.whole(),

@@ -13,8 +13,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 T = TypeVar("T")
 
@@ -40,5 +42,7 @@ def map_blocks(work: Callable[[slice], T], blocks: Sequence[slice]) -> Iterator[
     if len(blocks) < 2 or (os.cpu_count() or 1) < 2:
         return map(work, blocks)
     if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor  # (a few ms: only when used)
+
         _POOL.append(ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="hw3-block"))
     return _POOL[0].map(work, blocks)

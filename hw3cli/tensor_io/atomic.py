@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,7 +78,7 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
 
 def _temporary_name(directory: str) -> str:
     """A name ``.hw3-XXXX.tmp`` in ``directory`` for a new file (random, 64 bits)."""
-    return os.path.join(directory, f".hw3-{secrets.token_hex(8)}.tmp")
+    return os.path.join(directory, f".hw3-{os.urandom(8).hex()}.tmp")
 
 
 # a new file, never an existing one: the name is the caller's before the file exists
