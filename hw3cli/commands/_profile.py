@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hw3cli.commands._options import MEMORY_OPTIONS, PROFILE_OPTIONS
 from hw3cli.errors import InputError
 from hw3cli.output import formats
 
@@ -12,10 +13,6 @@ if TYPE_CHECKING:
     from hw3cli.core.model import ModelResult
     from hw3cli.core.network import StackResult
     from hw3cli.core.profile import Profile, Request
-
-# the options of this set, by their parameter names
-OPTIONS = ("counts", "counts_as", "memory", "optimizer", "dtype", "amp", "fit")
-MEMORY_OPTIONS = ("memory", "optimizer", "dtype", "amp", "fit")
 
 
 def request_of(args: Any) -> Request:
@@ -43,7 +40,7 @@ def request_of(args: Any) -> Request:
 
 def refuse(given: frozenset[str], mode: str) -> None:
     """These options describe a stack or a model, not a single layer or a solving mode."""
-    for name in OPTIONS:
+    for name in PROFILE_OPTIONS:
         if name in given:
             raise InputError(
                 f"works on a stack or a model (--net, --layer), not {mode}",

@@ -9,6 +9,7 @@ import click
 from hw3cli.commands._options import (
     INT_TUPLE,
     PADDING,
+    PROFILE_OPTIONS,
     Command,
     check_standalone,
     format_option,
@@ -421,7 +422,9 @@ def _run_layers(args: Args, net: list[LayerSpec] | None) -> None:
         n = len(args.input_size) if args.input_size is not None else axes_of(specs)
         _run_min_input(specs, n, args)
         return
-    if not args.stacked or args.target is not None or args.diagram:
+    if (not args.stacked or args.target is not None or args.diagram) and args.given.intersection(
+        PROFILE_OPTIONS
+    ):
         from hw3cli.commands._profile import refuse
 
         refuse(args.given, "a single layer" if not args.stacked else "--target or --diagram")

@@ -10,7 +10,7 @@ Small multiples: one panel per output position, at most four per axis (eight on 
 or ``animate``: one figure whose window steps through the positions (SMIL, no script; a
 renderer without animation shows the first window).
 
-Every number comes from core: the cells and windows from `hw3cli.core.conv.grid`, the
+Every number comes from core: the cells and windows from `hw3cli.core.grid.grid`, the
 receptive fields from `hw3cli.core.network`. Axis 0 (W in the source's order) runs
 across, axis 1 down; a 1-D layer is one strip, a 3-D layer its slice through the first
 two axes. Long axes keep their two ends around an elision (``...``, the hidden count
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from itertools import product
 from xml.sax.saxutils import escape
 
-from hw3cli.core.conv import Grid, LayerResult, grid
+from hw3cli.core.conv import LayerResult
+from hw3cli.core.grid import Grid, grid
 from hw3cli.core.network import StackResult
 from hw3cli.output.conv import layer_title, padding_text, size_text
 

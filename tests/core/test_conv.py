@@ -289,7 +289,8 @@ def test_grid_of_a_transposed_convolution_is_the_direct_one() -> None:
     """Dumoulin and Visin's relation: a transposed convolution (i, k, s, p) is a direct
     convolution of stride 1 over the input with s - 1 zeros between pixels and k - 1 - p
     zeros on each side (+ op after); its output size is the transposed formula's."""
-    from hw3cli.core.conv import conv_output_size, grid
+    from hw3cli.core.conv import conv_output_size
+    from hw3cli.core.grid import grid
 
     for i, k, s, p, op, d in [(3, 3, 2, 1, 1, 1), (4, 4, 2, 1, 0, 1), (5, 3, 1, 0, 0, 2),
                               (4, 1, 2, 1, 0, 1), (2, 3, 3, 2, 2, 1)]:  # fmt: skip
@@ -317,7 +318,7 @@ def test_grid_of_a_transposed_convolution_is_the_direct_one() -> None:
 
 
 def test_grid_cells_of_a_convolution_and_ceil_mode() -> None:
-    from hw3cli.core.conv import grid
+    from hw3cli.core.grid import grid
 
     g = grid(conv_layer(LayerSpec((3,), (2,)), (6,)).axes[0], False)  # pixel 5 dropped
     assert [g.cell(x) for x in range(6)] == ["input"] * 5 + ["dropped"]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from hw3cli.core.conv import LayerSpec, conv_layer, grid
+from hw3cli.core.conv import LayerSpec, conv_layer
+from hw3cli.core.grid import grid
 from hw3cli.output.svg import STYLE, TAP_OPACITY
 from tests.conftest import assert_clean_error, invoke
 from tests.output.rendering import (
