@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import mmap
 import os
 import re
 import stat
@@ -93,22 +92,21 @@ class Input:
         advance(len(data))
         return data
 
-    def mapped(self) -> mmap.mmap | None:
-        """A regular file's bytes mapped read-only, none copied (its size refused as
-        `all_bytes` refuses it); None for stdin, a pipe, a device or an empty file, or
-        where the file cannot be mapped."""
-        if self.size is None or self.size == 0:
+    def read_at(self, offset: int, size: int) -> bytes | None:
+        """Up to ``size`` bytes from ``offset`` of a regular file, without moving its
+        position (``os.pread``); None for stdin, a pipe or a device, or where it fails."""
+        if self.size is None:
             return None
-        _refuse_size(self.size, self.name)
         try:
-            return mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+            return os.pread(self.file.fileno(), size, offset)
         except (OSError, ValueError, io.UnsupportedOperation):
             return None
 
     def rewound(self) -> Any:
-        """The open file, at its first byte (a regular file: to be read by another
-        reader; the bytes it reads are counted as read)."""
+        """The open file, at its first byte (a regular file: to be read whole by another
+        reader, its size refused as `all_bytes` refuses it; the bytes are counted as read)."""
         assert self.size is not None
+        _refuse_size(self.size, self.name)
         self.file.seek(0)
         advance(self.size)
         return self.file

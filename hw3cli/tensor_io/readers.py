@@ -18,7 +18,6 @@ import ast
 import csv
 import io
 import math
-import mmap
 import os
 import re
 import struct
@@ -483,7 +482,7 @@ def _long_line(row: int, source: str) -> InputError:
     )
 
 
-def _refuse_long_lines(piece: bytes | mmap.mmap, lines: int, source: str) -> None:
+def _refuse_long_lines(piece: bytes, lines: int, source: str) -> None:
     """An InputError for the first line of ``piece`` longer than `MAX_LINE_BYTES`
     (``lines`` line ends came before it). Such a line covers a whole window of half that
     size with no line end, so that a few searches, one a window, find it."""
@@ -494,7 +493,25 @@ def _refuse_long_lines(piece: bytes | mmap.mmap, lines: int, source: str) -> Non
         left = piece.rfind(b"\n", 0, k) + 1
         right = piece.find(b"\n", k)
         if (right if right >= 0 else len(piece)) - left > MAX_LINE_BYTES:
-            raise _long_line(lines + piece[:left].count(b"\n") + 1, source)
+            raise _long_line(lines + piece.count(b"\n", 0, left) + 1, source)
+
+
+def _short_lines(source: Input) -> bool:
+    """Whether no line of a regular file can be longer than `MAX_LINE_BYTES`: every window
+    that `_refuse_long_lines` would search holds a line end. Its last 4 KiB are read
+    first (a line end is almost always there), the whole window only when they hold none;
+    False also when the file cannot be read so."""
+    assert source.size is not None
+    step = MAX_LINE_BYTES // 2
+    for k in range(0, source.size - MAX_LINE_BYTES, step):
+        last = min(step, 4096)
+        tail = source.read_at(k + step - last, last)
+        if tail is not None and b"\n" in tail:
+            continue
+        window = source.read_at(k, step)
+        if window is None or b"\n" not in window:
+            return False
+    return True
 
 
 class CsvPieces:
@@ -526,14 +543,12 @@ class CsvPieces:
     def parse_file(self, source: Input) -> Array | None:
         """A regular file's rows, read by polars from the file itself (no copy of its text
         here: a third faster) when it is plain and whole in one piece; None to read it in
-        pieces. Its lines are checked for length first, on the mapped file."""
+        pieces, which also refuses a line longer than `MAX_LINE_BYTES` (a file that might
+        hold one is left to them: `_short_lines`)."""
         if self.width is not None or source.head.startswith(b"\xef\xbb\xbf"):
             return None
-        mapped = source.mapped()
-        if mapped is None:
+        if not source.size or not _short_lines(source):
             return None
-        with mapped:
-            _refuse_long_lines(mapped, 0, self.source)
         block = self._fast(source.head, source.rewound)
         if block is not None:
             self.line += block.shape[0]
