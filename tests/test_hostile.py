@@ -270,9 +270,15 @@ def test_reader_closing_the_pipe_ends_hw3_with_status_0(tmp_path: Path, args: li
 def _into_head(folder: Path, command: list[str]) -> subprocess.CompletedProcess[str]:
     """``command | head -1`` under ``set -o pipefail``, beside a big batch in ``folder``."""
     _big_batch(folder)
+    return _piped(folder, command, "| head -1")
+
+
+def _piped(folder: Path, command: list[str], sink: str) -> subprocess.CompletedProcess[str]:
+    """``command`` followed by the shell words ``sink`` (``| head -1``, ``> /dev/full``),
+    under ``set -o pipefail``, in ``folder``."""
     quoted = " ".join(f"'{a}'" for a in command)
     return subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {quoted} | head -1"],
+        ["bash", "-c", f"set -o pipefail; {quoted} {sink}"],
         capture_output=True,
         text=True,
         cwd=folder,
@@ -328,14 +334,7 @@ def test_an_output_of_several_frames_stops_cleanly_at_a_closed_pipe_or_a_full_di
     closing after the first frame (about 1.6 MB), or a full disk, ends hw3 as with one frame."""
     rows = "\n".join(f"{i % 7},{i % 5 - 2}" for i in range(100_000))
     (tmp_path / "x.csv").write_text("a,b\n" + rows + "\n")
-    proc = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; '{hw3_executable()}' bn-grad x.csv --dy x.csv {stdout}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    proc = _piped(tmp_path, [hw3_executable(), "bn-grad", "x.csv", "--dy", "x.csv"], stdout)
     if "full" in stdout:
         assert (proc.returncode, proc.stderr) == (
             2,

@@ -217,8 +217,11 @@ def softmax_grad(
         if sampled:
             mine = picked[(picked >= start) & (picked < start + z.shape[0])] - start
             gathered.append((z[mine], part.grad[mine]))
-    all_losses = np.concatenate(losses) if losses else np.empty(0)
-    loss = sm.reduced_loss(s, all_losses) if not grad_alone else 0.0  # (not written)
+    loss: float | Array = 0.0
+    all_losses = np.empty(0)
+    if not grad_alone:  # (with dL/dz alone no loss was computed, and none is written)
+        all_losses = np.concatenate(losses)
+        loss = sm.reduced_loss(s, all_losses)
     whole_rows: list[sm.SoftmaxResult] = []
 
     def whole() -> sm.SoftmaxResult:  # for JSON, a table, --check, --explain, --expect

@@ -410,10 +410,10 @@ def finite_for_spread(s: CrossEntropySetup, spread: float) -> bool:
     here; the losses are computed)."""
     if s.targets.indices is None or not math.isfinite(spread):
         return False
-    kept = s.targets.indices[~s.ignored]
+    labels = s.targets.indices[~s.ignored]
     e = s.label_smoothing
     with np.errstate(over="ignore"):
-        at_y = (1.0 - e) * float(s.weight[kept].max(initial=0.0))
+        at_y = (1.0 - e) * float(s.weight[labels].max(initial=0.0))
         share = float(np.abs(s.weight).sum()) * e / s.k
         loss = (at_y + share) * (spread + math.log(s.k))
         worst = max(loss * s.n, (2 * at_y + 2 * share)) / s.denominator

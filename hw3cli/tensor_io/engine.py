@@ -12,6 +12,7 @@ hw3 keeps to its own reader and writer. Any failure of polars, including a Rust 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,7 +28,8 @@ def polars_module() -> Any | None:
             return None
     except (ImportError, OSError, ValueError):  # no resource module: not Unix
         return None
-    allocator_settings()
+    if "polars" not in sys.modules:  # (read once, as polars loads)
+        allocator_settings()
     try:
         import polars
     except ImportError:

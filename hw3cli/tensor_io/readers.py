@@ -21,9 +21,10 @@ import math
 import os
 import re
 import struct
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,11 +41,6 @@ from hw3cli.tensor_io.files import (
     source_name,
 )
 from hw3cli.tensor_io.rows import InMemory, OnDisk, Rows, Spool
-
-if TYPE_CHECKING:
-    import zipfile
-
-ZIP_STORED = 0  # zipfile.ZIP_STORED: a member kept as it is
 
 Array = npt.NDArray[np.float64]
 
@@ -1016,8 +1012,6 @@ def parse_npz(data: bytes, source: str) -> dict[str, Any]:
     if not data:
         raise InputError("not a readable .npz file: the file is empty (0 bytes)", where=source)
     try:
-        import zipfile  # (NPZ only: a few ms of every start)
-
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = _npz_members(archive, source)
             unpacked = sum(info.file_size for info in members.values())
@@ -1072,7 +1066,9 @@ def _refuse_bomb(members: dict[str, zipfile.ZipInfo], packed: int, source: str) 
             where=source,
             hint=hint,
         )
-    inflated = sum(info.file_size for info in members.values() if info.compress_type != ZIP_STORED)
+    inflated = sum(
+        info.file_size for info in members.values() if info.compress_type != zipfile.ZIP_STORED
+    )
     if inflated > NPZ_MAX_INFLATED:
         raise InputError(
             f"its compressed arrays unpack to {inflated:,} bytes; hw3 unpacks at most "

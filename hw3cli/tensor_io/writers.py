@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
@@ -256,8 +257,6 @@ def write_npz_members(
     """An uncompressed .npz archive (what ``np.savez`` writes, and ``np.load`` reads):
     per member a name, the float64 array's shape, and its values as blocks of rows in
     order, each written as it comes, so that the archive never is in memory whole."""
-    import zipfile  # (NPZ only: a few ms of every start)
-
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, shape, blocks in members:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:

@@ -200,6 +200,10 @@ def test_polars_allocator_returns_freed_pages_soon_unless_the_user_said(
             monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
         else:
             monkeypatch.setenv("_RJEM_MALLOC_CONF", setting)
-        for _ in range(3):  # the same however often polars is asked for
-            engine.polars_module()
+        for _ in range(3):  # the same however often it is run
+            engine.allocator_settings()
             assert os.environ["_RJEM_MALLOC_CONF"] == expected
+    # once polars has loaded (it has, in this process), the settings are left alone
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:1")
+    assert engine.polars_module() is not None
+    assert os.environ["_RJEM_MALLOC_CONF"] == "narenas:1"
